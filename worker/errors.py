@@ -1,0 +1,130 @@
+"""The one error hierarchy of autoclock.
+
+Every exception autoclock raises on purpose derives from :class:`AutoclockError`.
+The tree, and what the actors do with each branch::
+
+    AutoclockError
+    ├── ConfigError                 invalid settings; the process refuses to start
+    ├── RulesError                  invalid files under rules/ (carries every problem)
+    ├── QueueUnavailable            Redis/the broker cannot take a message (webhooks answer 503)
+    ├── Backpressure                no API budget yet; the message is re-enqueued with a delay
+    └── WebWorkError                anything the WebWork API said or failed to say
+        ├── AlreadyTracking         start rejected: the user already has an active tracker  (final, success)
+        ├── NotTracking             stop rejected: the user has no active tracker          (final, success)
+        ├── Unauthorized            401: token expired or revoked                          (final, loud)
+        ├── Forbidden               403: the token's user is not owner/executive manager   (final, loud)
+        ├── RateLimited             429: carries ``retry_after_s``                          (pause everyone, retry)
+        ├── Transient               network error, timeout, 5xx                            (retry with backoff)
+        └── Rejected                any other 4xx, carrying the API's message              (final)
+
+Messages never contain the WebWork token or webhook secrets.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlreadyTracking",
+    "AutoclockError",
+    "Backpressure",
+    "ConfigError",
+    "Forbidden",
+    "NotTracking",
+    "QueueUnavailable",
+    "RateLimited",
+    "Rejected",
+    "RulesError",
+    "Transient",
+    "Unauthorized",
+    "WebWorkError",
+]
+
+
+class AutoclockError(Exception):
+    """Base of every error autoclock raises deliberately."""
+
+
+class ConfigError(AutoclockError):
+    """The settings (environment or .env) are invalid."""
+
+
+class RulesError(AutoclockError):
+    """The files under rules/ are invalid; ``problems`` lists each as ``file:line: reason``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems) if self.problems else "invalid rules")
+
+
+class QueueUnavailable(AutoclockError):
+    """A trigger could not be enqueued because Redis is unreachable."""
+
+
+class Backpressure(AutoclockError):
+    """The shared API budget has no slot now; try again after ``delay_ms``."""
+
+    def __init__(self, delay_ms: int) -> None:
+        self.delay_ms = max(1, int(delay_ms))
+        super().__init__(f"API budget exhausted; next slot in {self.delay_ms} ms")
+
+
+class WebWorkError(AutoclockError):
+    """An error from, or while talking to, the WebWork API.
+
+    ``status`` is the HTTP status (``None`` when no response arrived) and ``api_message``
+    the API's own ``message`` (and ``error``) text, if any.
+    """
+
+    def __init__(
+        self,
+        description: str,
+        *,
+        status: int | None = None,
+        api_message: str | None = None,
+        latency_ms: float | None = None,
+    ) -> None:
+        self.status = status
+        self.api_message = api_message
+        self.latency_ms = latency_ms
+        super().__init__(description)
+
+
+class AlreadyTracking(WebWorkError):
+    """Start rejected because the user already has an active tracker (an idempotent success)."""
+
+
+class NotTracking(WebWorkError):
+    """Stop rejected because the user has no active tracker (an idempotent success)."""
+
+
+class Unauthorized(WebWorkError):
+    """401: the token is missing, expired or revoked. Never retried."""
+
+
+class Forbidden(WebWorkError):
+    """403: the token's account may not do this. Never retried."""
+
+
+class RateLimited(WebWorkError):
+    """429: the per-token budget is spent; ``retry_after_s`` says for how long."""
+
+    def __init__(
+        self,
+        description: str,
+        *,
+        retry_after_s: float,
+        status: int | None = 429,
+        api_message: str | None = None,
+        latency_ms: float | None = None,
+    ) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(
+            description, status=status, api_message=api_message, latency_ms=latency_ms
+        )
+
+
+class Transient(WebWorkError):
+    """A network error, a timeout or a 5xx: worth retrying."""
+
+
+class Rejected(WebWorkError):
+    """Any other 4xx: the API refused the request for a reason retrying won't fix."""

