@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+
 import click
+import redis
 
-from worker.errors import ConfigError
+from worker.errors import ConfigError, RulesError
 from worker.logs import configure_logging, register_secrets
+from worker.rules.loader import Ruleset, load_ruleset
 from worker.settings import Settings, load_settings
+from worker.store import RedisHandle, connect
 
-__all__ = ["settings_or_exit"]
+__all__ = [
+    "echo_table",
+    "redis_or_exit",
+    "ruleset_or_exit",
+    "settings_or_exit",
+    "wait_for_signal",
+]
 
 
 def settings_or_exit(**overrides: object) -> Settings:
@@ -24,3 +36,51 @@ def settings_or_exit(**overrides: object) -> Settings:
     token = settings.webwork_token.get_secret_value() if settings.webwork_token else None
     register_secrets([token])
     return settings
+
+
+def ruleset_or_exit(settings: Settings) -> Ruleset:
+    """Load the rules directory; on any problem print every one and exit 3."""
+    from worker.cli import EXIT_CONFIG
+
+    try:
+        return load_ruleset(settings.rules_dir, default_timezone=settings.timezone)
+    except RulesError as exc:
+        click.echo(f"autoclock: refusing to start, {len(exc.problems)} problem(s) in "
+                   f"{settings.rules_dir}:", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        raise SystemExit(EXIT_CONFIG) from None
+
+
+def redis_or_exit(settings: Settings) -> RedisHandle:
+    """Connect to Redis (or start the embedded one); exit 4 if it does not answer."""
+    from worker.cli import EXIT_UNAVAILABLE
+
+    try:
+        handle = connect(settings)
+        handle.client.ping()
+    except (redis.RedisError, OSError) as exc:
+        click.echo(f"autoclock: Redis is unavailable ({type(exc).__name__}: {exc})", err=True)
+        raise SystemExit(EXIT_UNAVAILABLE) from None
+    return handle
+
+
+def wait_for_signal() -> None:
+    """Block until SIGINT or SIGTERM."""
+    stop = threading.Event()
+
+    def handler(signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    while not stop.wait(1.0):
+        pass
+
+
+def echo_table(rows: list[dict[str, str]], columns: list[str]) -> None:
+    """Print ``rows`` as an aligned text table."""
+    widths = {c: max([len(c)] + [len(r.get(c, "")) for r in rows]) for c in columns}
+    click.echo("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip())
+    for row in rows:
+        click.echo("  ".join(row.get(c, "").ljust(widths[c]) for c in columns).rstrip())

@@ -32,6 +32,11 @@ APPLY_ACTION = "apply_action"
 #: A worker whose heartbeat is older than this is dead; its messages go back to the queue.
 HEARTBEAT_TIMEOUT_MS = 30_000
 
+#: Chance (per million broker calls) of the maintenance that requeues a dead worker's
+#: messages. Dramatiq's default (0.1 %) can leave them waiting minutes on a quiet queue;
+#: maintenance is cheap when no worker died.
+MAINTENANCE_CHANCE = 20_000
+
 
 def make_broker(client: redis.Redis, keys: Keys) -> RedisBroker:
     """A Redis broker on ``client`` under the namespace's Dramatiq prefix.
@@ -40,7 +45,10 @@ def make_broker(client: redis.Redis, keys: Keys) -> RedisBroker:
     Pipelines, Retries) plus CurrentMessage, which the actors use for the message id.
     """
     broker = RedisBroker(
-        client=client, namespace=keys.dramatiq, heartbeat_timeout=HEARTBEAT_TIMEOUT_MS
+        client=client,
+        namespace=keys.dramatiq,
+        heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
+        maintenance_chance=MAINTENANCE_CHANCE,
     )
     broker.add_middleware(CurrentMessage())
     broker.declare_queue(TRIGGERS_QUEUE)

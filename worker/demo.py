@@ -1,0 +1,176 @@
+"""``autoclock demo``: the whole product on one machine, in one command.
+
+It starts the embedded Redis (unless ``REDIS_URL`` is set), the WebWork sandbox with its
+sample seed, and the worker with the example rules in ``rules/``; then it plays a scripted
+working day — a clock-in at shift start, a duplicate badge-in, a badge-out stop, an
+end-of-day stop for someone still tracking, a badge nobody owns — and prints every outcome
+with its reason. The day runs on a shifted clock (the worker believes it is that day), so
+deadlines and time windows behave as they would live. Outcomes stay in the history:
+``autoclock history`` shows them afterwards.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from pydantic import SecretStr
+
+from worker.models import Outcome, Result, Trigger, TriggerKind, utcnow
+from worker.pipeline.runtime import build_pipeline
+from worker.rules.loader import load_ruleset
+from worker.sandbox.app import create_app
+from worker.sandbox.seed import Seed
+from worker.sandbox.server import serve_in_thread
+from worker.settings import Settings
+from worker.store import connect
+
+__all__ = ["DEMO_DAY", "run_demo"]
+
+#: The scripted day: an ordinary Wednesday, no public holiday for any demo person.
+DEMO_DAY = date(2026, 12, 2)
+BERLIN = ZoneInfo("Europe/Berlin")
+#: The demo's API budget (the sandbox enforces the same), so the day plays in seconds.
+DEMO_RPM = 600
+SANDBOX_OWNER_TOKEN = "sandbox-owner-token"  # noqa: S105 - the sandbox's published demo token
+
+
+@dataclass(frozen=True)
+class Step:
+    at: str  # local time in Berlin, HH:MM
+    story: str
+    kind: TriggerKind
+    subject: str
+    source: str
+    attributes: dict[str, str]
+    expect: Result
+    same_as: int | None = None  # index of an earlier step whose trigger is delivered again
+
+    def instant(self) -> datetime:
+        hour, minute = (int(p) for p in self.at.split(":"))
+        return datetime(DEMO_DAY.year, DEMO_DAY.month, DEMO_DAY.day, hour, minute, tzinfo=BERLIN)
+
+
+SCRIPT = [
+    Step("08:55", "Dana's shift starts in the team calendar", TriggerKind.SHIFT_START,
+         "dana.ruiz@example.com", "calendar:team-shifts", {"summary": "Front desk"},
+         Result.STARTED),
+    Step("08:58", "Dana badges in at the main entrance", TriggerKind.BADGE_IN,
+         "04A1B2C3", "webhook:kisi-hq", {"door": "Main Entrance"}, Result.ALREADY_TRACKING),
+    Step("08:58", "Kisi delivers the same badge-in again", TriggerKind.BADGE_IN,
+         "04A1B2C3", "webhook:kisi-hq", {"door": "Main Entrance"}, Result.DUPLICATE,
+         same_as=1),
+    Step("09:02", "Sam badges in", TriggerKind.BADGE_IN, "04B2C3D4", "webhook:kisi-hq",
+         {"door": "Main Entrance"}, Result.STARTED),
+    Step("10:15", "A badge nobody owns is scanned", TriggerKind.BADGE_IN, "DEADBEEF",
+         "webhook:kisi-hq", {"door": "Main Entrance"}, Result.UNKNOWN_PERSON),
+    Step("17:31", "Dana leaves through the back exit", TriggerKind.BADGE_OUT, "04A1B2C3",
+         "webhook:kisi-hq", {"door": "Back Exit"}, Result.STOPPED),
+    Step("19:00", "End of day: stop Sam, still tracking", TriggerKind.TICK,
+         "sam.lee@example.com", "schedule:end-of-day", {"schedule": "end-of-day"},
+         Result.STOPPED),
+    Step("19:00", "End of day: Dana already left", TriggerKind.TICK,
+         "dana.ruiz@example.com", "schedule:end-of-day", {"schedule": "end-of-day"},
+         Result.NOT_TRACKING),
+]
+
+
+class ShiftedClock:
+    """``now`` as the scripted day sees it: real time plus a movable offset."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def set(self, moment: datetime) -> None:
+        self.offset = moment - utcnow()
+
+    def __call__(self) -> datetime:
+        return utcnow() + self.offset
+
+
+def run_demo(settings: Settings, echo: Callable[[str], None], *, timeout_s: float = 30) -> bool:
+    """Play the scripted day; True when every step ended as expected."""
+    seed = Seed.sample()
+    with serve_in_thread(create_app(seed, _sandbox_config())) as sandbox:
+        configured = settings.model_copy(update={
+            "webwork_base_url": sandbox.api_url,
+            "webwork_token": SecretStr(SANDBOX_OWNER_TOKEN),
+            "webwork_workspace_id": 1,
+            "webwork_rpm": DEMO_RPM,
+        })
+        handle = connect(configured)
+        ruleset = load_ruleset(configured.rules_dir, default_timezone=configured.timezone)
+        pipeline = build_pipeline(configured, handle, ruleset)
+        clock = ShiftedClock()
+        pipeline.context.clock = clock
+        pipeline.start(threads=4)
+        echo(f"autoclock demo: sandbox at {sandbox.url}, Redis at {_where(handle.url)}, "
+             f"{len(ruleset.directory.people)} people, {len(ruleset.rules)} rules")
+        echo(f"scripted day: {DEMO_DAY.isoformat()} (Europe/Berlin)\n")
+        run = uuid.uuid4().hex[:8]
+        triggers: list[Trigger] = []
+        ok = True
+        try:
+            for step in SCRIPT:
+                trigger = (triggers[step.same_as] if step.same_as is not None else Trigger(
+                    id=f"demo-{run}-{len(triggers)}", source=step.source, kind=step.kind,
+                    subject=step.subject, occurred_at=step.instant(),
+                    attributes=step.attributes))
+                triggers.append(trigger)
+                clock.set(step.instant() + timedelta(seconds=5))
+                seen = len(pipeline.context.outcomes.latest(10, trigger_id=trigger.id))
+                pipeline.queue.enqueue(trigger)
+                outcome = _wait(pipeline.context.outcomes, trigger.id, seen + 1, timeout_s)
+                ok &= outcome is not None and outcome.result is step.expect
+                echo(_line(step, outcome))
+        finally:
+            pipeline.stop(timeout_ms=5_000)
+            tracking = sorted(str(uid) for uid in sandbox_tracking(sandbox.url))
+            handle.close()
+        echo(f"\nsandbox: tracking now for user ids {', '.join(tracking) or 'nobody'}")
+        echo("every outcome above is in the history: `autoclock history`")
+        echo("demo " + ("finished: every step ended as expected" if ok
+                        else "FAILED: a step did not end as expected"))
+        return ok
+
+
+def sandbox_tracking(url: str) -> list[int]:
+    from worker.sandbox.control import SandboxControl
+
+    return [int(uid) for uid in SandboxControl(url).state().tracking]
+
+
+def _sandbox_config() -> object:
+    from worker.sandbox.app import SandboxConfig
+
+    return SandboxConfig(rpm=DEMO_RPM)
+
+
+def _where(url: str) -> str:
+    return "embedded (" + url.removeprefix("unix://") + ")" if url.startswith("unix://") else url
+
+
+def _wait(log: object, trigger_id: str, count: int, timeout_s: float) -> Outcome | None:
+    from worker.pipeline.outcomes import OutcomeLog
+
+    assert isinstance(log, OutcomeLog)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = log.latest(10, trigger_id=trigger_id)
+        if len(found) >= count:
+            return found[-1]
+        time.sleep(0.05)
+    return None
+
+
+def _line(step: Step, outcome: Outcome | None) -> str:
+    if outcome is None:
+        return f"{step.at}  {step.story}\n       -> no outcome within the timeout"
+    mark = "ok" if outcome.result is step.expect else f"EXPECTED {step.expect.value}"
+    who = outcome.person or outcome.subject
+    return (f"{step.at}  {step.story}\n       -> {outcome.result.value:<16} {who}: "
+            f"{outcome.reason}  [{mark}]")

@@ -1,0 +1,308 @@
+"""The two actors: ``evaluate_trigger`` (rules) and ``apply_action`` (the API call).
+
+Both are declared on a given broker with a given :class:`Context` (no module globals), so a
+process — or a test — wires exactly one set. Every delivery ends in exactly one recorded
+:class:`Outcome`; the only exceptions that leave an actor are ``dramatiq.Retry`` (wait for
+the person's lock, for API budget, or back off after a transient error), and every path
+that is not a retry records an outcome first.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import dramatiq
+import structlog
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import CurrentMessage
+
+from worker.errors import (
+    AlreadyTracking,
+    Backpressure,
+    Forbidden,
+    NotTracking,
+    RateLimited,
+    Rejected,
+    Transient,
+    Unauthorized,
+    WebWorkError,
+)
+from worker.logs import get_logger
+from worker.models import TRACKING_AFTER, Action, Outcome, Result, Trigger, Verb
+from worker.pipeline.broker import ACTIONS_QUEUE, APPLY_ACTION, EVALUATE_TRIGGER, TRIGGERS_QUEUE
+from worker.pipeline.context import Context
+from worker.rules.evaluate import evaluate
+
+__all__ = ["ACTOR_OPTIONS", "Actors", "declare_actors", "send_action"]
+
+log = get_logger(__name__)
+
+#: Explicit options for both actors. Only ``dramatiq.Retry`` is retried (our own waits and
+#: backoffs, bounded by the action's deadline and AUTOCLOCK_MAX_ATTEMPTS); anything else has
+#: already been recorded as an outcome. ``max_age`` is a backstop far beyond any deadline.
+ACTOR_OPTIONS: dict[str, Any] = {
+    "max_retries": 10_000,
+    "min_backoff": 200,
+    "max_backoff": 300_000,
+    "retry_when": lambda retries, exc: isinstance(exc, dramatiq.Retry),
+    "time_limit": 120_000,
+    "max_age": 2 * 86_400_000,
+}
+
+#: Waiting for another action of the same person: retry after this long (ms), jittered.
+LOCK_RETRY_MS = 150
+
+
+@dataclass(frozen=True)
+class Actors:
+    evaluate_trigger: dramatiq.Actor[[dict[str, Any]], None]
+    apply_action: dramatiq.Actor[[dict[str, Any]], None]
+
+
+def _delivery_id() -> str:
+    message = CurrentMessage.get_current_message()
+    return str(message.message_id) if message is not None else "direct-call"
+
+
+def _retries() -> int:
+    message = CurrentMessage.get_current_message()
+    return int(message.options.get("retries", 0)) if message is not None else 0
+
+
+def _jitter(ms: float) -> int:
+    return max(1, int(ms * random.uniform(0.75, 1.25)))  # noqa: S311 - jitter, not crypto
+
+
+def send_action(broker: RedisBroker, action: Action) -> None:
+    """Enqueue ``action`` for ``apply_action`` (by name: no actor object needed)."""
+    broker.enqueue(
+        dramatiq.Message(
+            queue_name=ACTIONS_QUEUE, actor_name=APPLY_ACTION,
+            args=(action.model_dump(mode="json"),), kwargs={}, options={},
+        )
+    )
+
+
+def declare_actors(broker: RedisBroker, ctx: Context) -> Actors:
+    """Declare ``evaluate_trigger`` and ``apply_action`` on ``broker``, bound to ``ctx``."""
+
+    def evaluate_trigger(payload: dict[str, Any]) -> None:
+        trigger = Trigger.model_validate(payload)
+        delivery = _delivery_id()
+        with structlog.contextvars.bound_contextvars(
+            actor=EVALUATE_TRIGGER, message_id=delivery, trigger_id=trigger.id,
+            retries=_retries(),
+        ):
+            _evaluate(ctx, broker, trigger, delivery)
+
+    def apply_action(payload: dict[str, Any]) -> None:
+        action = Action.model_validate(payload)
+        with structlog.contextvars.bound_contextvars(
+            actor=APPLY_ACTION, message_id=_delivery_id(), trigger_id=action.trigger.id,
+            person=action.person, verb=action.verb.value, retries=_retries(),
+        ):
+            _Apply(ctx, action).run()
+
+    return Actors(
+        evaluate_trigger=dramatiq.Actor(
+            evaluate_trigger, broker=broker, actor_name=EVALUATE_TRIGGER,
+            queue_name=TRIGGERS_QUEUE, priority=0, options=dict(ACTOR_OPTIONS),
+        ),
+        apply_action=dramatiq.Actor(
+            apply_action, broker=broker, actor_name=APPLY_ACTION,
+            queue_name=ACTIONS_QUEUE, priority=0, options=dict(ACTOR_OPTIONS),
+        ),
+    )
+
+
+def _evaluate(ctx: Context, broker: RedisBroker, trigger: Trigger, delivery: str) -> None:
+    def record(result: Result, reason: str, **extra: Any) -> None:
+        ctx.outcomes.record(Outcome.for_trigger(trigger, delivery, result, reason, **extra))
+
+    try:
+        owner = ctx.ledger.claim_trigger(trigger.id, delivery)
+        if owner != delivery:
+            record(Result.DUPLICATE, "this trigger was already received; no second effect")
+            return
+        person = ctx.ruleset.directory.resolve(trigger.subject, source=trigger.source)
+        if person is None:
+            record(Result.UNKNOWN_PERSON,
+                   f"no person in the directory has {trigger.subject!r} (email, badge or id)")
+            return
+        decision = evaluate(trigger, person, ctx.ruleset, now=ctx.clock(), facts=ctx.facts)
+        if decision.verb is None:
+            record(Result.NO_RULE, decision.reason, person=person.email)
+            return
+        action = Action(
+            trigger=trigger, delivery_id=delivery, person=person.email, user_id=person.user_id,
+            verb=decision.verb, rule=decision.rule or "?", contract_id=decision.contract_id,
+            task_id=decision.task_id, description=decision.description,
+            deadline=trigger.occurred_at + decision.max_delay, reason=decision.reason,
+        )
+        send_action(broker, action)
+    except Backpressure as exc:
+        raise dramatiq.Retry("waiting for API budget", delay=exc.delay_ms) from None
+    except Exception as exc:  # noqa: BLE001 - every delivery ends in an outcome
+        log.exception("evaluation failed")
+        record(Result.FAILED, f"evaluation failed: {type(exc).__name__}: {exc}")
+
+
+class _Apply:
+    """One delivery of one action, from the guards to the recorded outcome."""
+
+    def __init__(self, ctx: Context, action: Action) -> None:
+        self.ctx = ctx
+        self.action = action
+        self.status: int | None = None
+        self.latency_ms: float | None = None
+        self.api_message: str | None = None
+
+    def run(self) -> None:
+        ctx, action = self.ctx, self.action
+        done = ctx.ledger.result(action.key)
+        if done is not None:
+            self.finish(Result.DUPLICATE, f"this action already ended as {done.value}",
+                        ledger=False)
+            return
+        token = ctx.locks.acquire(action.person)
+        if token is None:
+            raise dramatiq.Retry("person busy", delay=_jitter(LOCK_RETRY_MS))
+        try:
+            self.guarded()
+        finally:
+            ctx.locks.release(action.person, token)
+
+    def guarded(self) -> None:
+        ctx, action = self.ctx, self.action
+        done = ctx.ledger.result(action.key)
+        if done is not None:
+            self.finish(Result.DUPLICATE, f"this action already ended as {done.value}",
+                        ledger=False)
+            return
+        now = ctx.clock()
+        if action.deadline is not None and now > action.deadline:
+            late = (now - action.trigger.occurred_at).total_seconds()
+            self.finish(Result.EXPIRED,
+                        f"{late:.0f}s after the trigger, past the rule's deadline; not applied")
+            return
+        last = ctx.ledger.last_applied(action.person)
+        if last is not None and action.trigger.occurred_at < last:
+            self.finish(Result.SUPERSEDED,
+                        f"a newer trigger ({last.isoformat()}) was already applied")
+            return
+        known = ctx.state.get(action.person)
+        if known is not None:
+            want = action.verb is Verb.START
+            if known.tracking == want:
+                result = Result.ALREADY_TRACKING if want else Result.NOT_TRACKING
+                self.finish(result, f"known state from {known.source} at "
+                            f"{known.at.isoformat()}; no API call needed")
+                return
+        try:
+            self.call()
+        except Backpressure as exc:
+            raise dramatiq.Retry("waiting for API budget", delay=exc.delay_ms) from None
+        except RateLimited as exc:
+            ctx.limiter.pause(exc.retry_after_s)
+            raise dramatiq.Retry("rate limited", delay=int(exc.retry_after_s * 1000)) from None
+        except AlreadyTracking as exc:
+            self.note(exc)
+            self.finish(Result.ALREADY_TRACKING, f"WebWork: already tracking ({exc})")
+        except NotTracking as exc:
+            self.note(exc)
+            self.finish(Result.NOT_TRACKING, f"WebWork: nothing running ({exc})")
+        except Transient as exc:
+            self.note(exc)
+            self.transient(exc)
+        except (Unauthorized, Forbidden) as exc:
+            self.note(exc)
+            self.fail(Result.FAILED, f"WebWork refused the token: {exc}")
+        except Rejected as exc:
+            self.note(exc)
+            self.fail(Result.REJECTED, f"WebWork rejected the request: {exc}")
+        except WebWorkError as exc:
+            self.note(exc)
+            self.fail(Result.FAILED, str(exc))
+        except Exception as exc:  # noqa: BLE001 - every delivery ends in an outcome
+            log.exception("apply failed")
+            self.fail(Result.FAILED, f"{type(exc).__name__}: {exc}")
+
+    def call(self) -> None:
+        ctx, action = self.ctx, self.action
+        person = ctx.ruleset.directory.by_email(action.person)
+        user_id = action.user_id
+        if user_id is None and person is not None:
+            user_id = ctx.user_id(person)
+        elif user_id is None:
+            user_id = ctx.state.user_id(action.person)
+        if user_id is None:
+            self.fail(Result.REJECTED, f"no WebWork member has the email {action.person}")
+            return
+        workspace = ctx.workspace_id()
+        if ctx.ledger.in_flight(action.key) and self.landed(workspace, user_id):
+            return
+        ctx.ledger.mark_in_flight(action.key)
+        ctx.ledger.next_attempt(action.key)
+        if action.verb is Verb.START:
+            reply = ctx.client.start(
+                workspace_id=workspace, user_id=user_id, contract_id=action.contract_id,
+                task_id=action.task_id, description=action.description,
+            )
+            result = Result.STARTED
+        else:
+            reply = ctx.client.stop(workspace_id=workspace, user_id=user_id)
+            result = Result.STOPPED
+        self.status, self.latency_ms, self.api_message = reply.status, reply.latency_ms, reply.message
+        self.finish(result, action.reason or f"rule {action.rule}")
+
+    def landed(self, workspace: int, user_id: int) -> bool:
+        """After a crash mid-call: did the earlier attempt take effect? (current-data)"""
+        current = self.ctx.client.current(workspace_id=workspace, user_id=user_id)
+        tracking = current is not None
+        if tracking == (self.action.verb is Verb.START):
+            result = Result.STARTED if tracking else Result.STOPPED
+            self.finish(result, "an earlier attempt was interrupted; current-data shows it "
+                        "took effect")
+            return True
+        return False
+
+    def transient(self, exc: Transient) -> None:
+        ctx, action = self.ctx, self.action
+        attempts = ctx.ledger.attempts(action.key)
+        if attempts >= ctx.settings.max_attempts:
+            self.fail(Result.FAILED, f"gave up after {attempts} attempts: {exc}")
+            return
+        backoff_ms = min(ctx.settings.max_backoff_s * 1000, 1000 * 2 ** (attempts - 1))
+        log.warning("transient API error, will retry", error=str(exc), attempts=attempts,
+                    delay_ms=backoff_ms)
+        raise dramatiq.Retry("transient API error", delay=_jitter(backoff_ms))
+
+    def note(self, exc: WebWorkError) -> None:
+        self.status, self.latency_ms, self.api_message = exc.status, exc.latency_ms, exc.api_message
+
+    def fail(self, result: Result, reason: str) -> None:
+        """A final failure: the ledger cleared (so a replay may apply), a dead letter, the outcome."""
+        attempts = self.ctx.ledger.attempts(self.action.key)
+        self.ctx.ledger.clear(self.action.key)
+        self.ctx.dead_letters.add(self.action, result, reason)
+        self.record(result, reason, attempts=attempts)
+
+    def finish(self, result: Result, reason: str, *, ledger: bool = True) -> None:
+        ctx, action = self.ctx, self.action
+        tracking = TRACKING_AFTER.get(result)
+        if ledger:
+            applied_at = action.trigger.occurred_at if tracking is not None else None
+            ctx.ledger.finish(action.key, result, action.person, applied_at)
+        if tracking is not None:
+            ctx.state.set(action.person, tracking=tracking, at=ctx.clock(), source="autoclock")
+        self.record(result, reason)
+
+    def record(self, result: Result, reason: str, *, attempts: int | None = None) -> None:
+        if attempts is None:
+            attempts = self.ctx.ledger.attempts(self.action.key)
+        self.ctx.outcomes.record(Outcome.for_action(
+            self.action, result, reason, http_status=self.status, latency_ms=self.latency_ms,
+            attempts=attempts, api_message=self.api_message,
+        ))

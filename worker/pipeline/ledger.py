@@ -1,0 +1,137 @@
+"""The exactly-once guards: trigger claims, the action ledger, per-person locks and order.
+
+Everything here is a Redis primitive with a TTL, so a crashed worker never wedges a person:
+
+- **trigger claim** — ``SET NX`` of the trigger id, valued with the claiming delivery (the
+  Dramatiq message id). A redelivery of the *same* message finds its own claim and proceeds;
+  any other delivery of the same trigger is a ``duplicate``.
+- **action ledger** — per action key: ``inflight`` while the API call may be under way, then
+  the final result. A duplicate action finds the result and makes no call; a retry after a
+  crash finds ``inflight`` and confirms through current-data before calling again.
+- **person lock** — ``SET NX PX`` with a random token, released by compare-and-delete, so one
+  action per person runs at a time; contention re-enqueues the message (no thread blocks).
+- **latest wins** — each person's last applied trigger time; an older action is ``superseded``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+import redis
+
+from worker.models import Result
+from worker.store import Keys
+
+__all__ = ["Ledger", "PersonLock"]
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+_FINISH = """
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+if ARGV[3] ~= '' then
+  local current = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if tonumber(ARGV[3]) > current then redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[2]) end
+end
+return 1
+"""
+
+_INFLIGHT = "inflight"
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.astimezone(UTC).timestamp() * 1000)
+
+
+class Ledger:
+    """Trigger claims, action results and per-person order, under one namespace."""
+
+    def __init__(self, client: redis.Redis, keys: Keys, *, ttl_s: int) -> None:
+        self.client = client
+        self.keys = keys
+        self.ttl_s = ttl_s
+        self._finish = client.register_script(_FINISH)
+
+    # ---- triggers
+
+    def claim_trigger(self, trigger_id: str, delivery_id: str) -> str:
+        """Claim ``trigger_id`` for ``delivery_id``; returns the delivery that owns it."""
+        key = self.keys("trigger", trigger_id)
+        if self.client.set(key, delivery_id, nx=True, ex=self.ttl_s):
+            return delivery_id
+        owner = self.client.get(key)
+        if owner is None:  # expired between the two calls: claim again
+            return self.claim_trigger(trigger_id, delivery_id)
+        return owner.decode() if isinstance(owner, bytes) else str(owner)
+
+    # ---- actions
+
+    def result(self, action_key: str) -> Result | None:
+        """The final result of an action, or None (never ran, or in flight)."""
+        raw = self.client.get(self.keys("action", action_key))
+        if raw is None:
+            return None
+        value = raw.decode() if isinstance(raw, bytes) else str(raw)
+        return None if value == _INFLIGHT else Result(value)
+
+    def in_flight(self, action_key: str) -> bool:
+        raw = self.client.get(self.keys("action", action_key))
+        return raw is not None and (raw.decode() if isinstance(raw, bytes) else raw) == _INFLIGHT
+
+    def mark_in_flight(self, action_key: str) -> None:
+        self.client.set(self.keys("action", action_key), _INFLIGHT, ex=self.ttl_s)
+
+    def clear(self, action_key: str) -> None:
+        """Forget an action (after a final failure), so a replay may apply it."""
+        self.client.delete(self.keys("action", action_key), self.keys("attempts", action_key))
+
+    def finish(self, action_key: str, result: Result, person: str, applied_at: datetime | None) -> None:
+        """Record the final ``result``; with ``applied_at``, advance the person's order mark."""
+        self._finish(
+            keys=[self.keys("action", action_key), self.keys("last", person)],
+            args=[result.value, self.ttl_s, _ms(applied_at) if applied_at else ""],
+        )
+
+    def next_attempt(self, action_key: str) -> int:
+        """Count one more API attempt for an action (kept across redeliveries)."""
+        key = self.keys("attempts", action_key)
+        pipe = self.client.pipeline()
+        pipe.incr(key)
+        pipe.expire(key, self.ttl_s)
+        return int(pipe.execute()[0])
+
+    def attempts(self, action_key: str) -> int:
+        raw = self.client.get(self.keys("attempts", action_key))
+        return int(raw) if raw is not None else 0
+
+    # ---- order
+
+    def last_applied(self, person: str) -> datetime | None:
+        """Time of the newest trigger applied for ``person``, or None."""
+        raw = self.client.get(self.keys("last", person))
+        if raw is None:
+            return None
+        return datetime.fromtimestamp(int(raw) / 1000, tz=UTC)
+
+
+class PersonLock:
+    """One action per person at a time: ``SET NX PX`` with a token, compare-and-delete release."""
+
+    def __init__(self, client: redis.Redis, keys: Keys, *, ttl_ms: int) -> None:
+        self.client = client
+        self.keys = keys
+        self.ttl_ms = ttl_ms
+        self._release = client.register_script(_RELEASE)
+
+    def acquire(self, person: str) -> str | None:
+        """A token if the lock was free, else None."""
+        token = secrets.token_hex(8)
+        if self.client.set(self.keys("lock", person), token, nx=True, px=self.ttl_ms):
+            return token
+        return None
+
+    def release(self, person: str, token: str) -> None:
+        self._release(keys=[self.keys("lock", person)], args=[token])
