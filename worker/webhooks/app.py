@@ -1,0 +1,146 @@
+"""The webhook receiver as an ASGI app (Starlette): ``POST /hooks/<source>``, health, readiness.
+
+:func:`create_app` is the one factory: ``autoclock webhooks``, ``autoclock run`` and the
+tests call it. Cheap checks answer before the body is read (404 unknown source, 415 not
+JSON, 413 a ``Content-Length`` over ``AUTOCLOCK_WEBHOOK_MAX_BODY``); the body is then read
+with the same cap enforced on the streamed bytes, and the blocking work (Redis, the broker)
+runs in a worker thread through :class:`~worker.webhooks.receiver.Receiver`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import redis
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from worker.logs import get_logger
+from worker.pipeline.broker import TriggerQueue
+from worker.rules.schema import SourcesFile
+from worker.settings import Settings, webhook_secret_env
+from worker.store import Keys
+from worker.webhooks.receiver import RETRY_AFTER_S, Answer, DirectoryLike, Receiver
+
+__all__ = ["create_app", "is_json_media_type"]
+
+log = get_logger(__name__)
+
+
+def is_json_media_type(content_type: str) -> bool:
+    """``application/json`` or any ``…/…+json``, parameters (charset) allowed."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+def _respond(answer: Answer) -> Response:
+    return JSONResponse(answer.body, status_code=answer.status, headers=answer.headers)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    client: redis.Redis,
+    keys: Keys,
+    sources: SourcesFile,
+    queue: TriggerQueue,
+    directory: DirectoryLike | None = None,
+    ready: Callable[[], bool] | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
+    secrets: Callable[[str], list[str]] | None = None,
+) -> Starlette:
+    """Build the receiver app.
+
+    ``ready`` reports whether the rules are loaded (None: they are, since ``sources`` were
+    given). ``extra_routes`` are mounted as they are (e.g. ``/metrics``). ``secrets`` maps a
+    source name to its secrets; the default reads ``AUTOCLOCK_WEBHOOK_SECRET_<NAME>``.
+    """
+    receiver = Receiver(
+        settings,
+        client=client,
+        keys=keys,
+        sources=sources,
+        queue=queue,
+        directory=directory,
+        secrets=secrets,
+    )
+    max_body = settings.webhook_max_body
+
+    async def hook(request: Request) -> Response:
+        name = request.path_params["source"]
+        source = receiver.source(name)
+        if source is None:
+            return _respond(
+                await run_in_threadpool(
+                    receiver.reject, 404, f"unknown source {name[:80]!r}", name[:80]
+                )
+            )
+        content_type = request.headers.get("content-type", "")
+        if not is_json_media_type(content_type):
+            reason = f"content type must be application/json, got {content_type[:60]!r}"
+            return _respond(await run_in_threadpool(receiver.reject, 415, reason, name))
+        declared = request.headers.get("content-length")
+        if declared is not None:
+            if not declared.strip().isdigit():
+                return _respond(
+                    await run_in_threadpool(receiver.reject, 400, "invalid Content-Length", name)
+                )
+            if int(declared) > max_body:
+                reason = f"body too large: {int(declared)} bytes (limit {max_body})"
+                return _respond(await run_in_threadpool(receiver.reject, 413, reason, name))
+        body = bytearray()
+        try:
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > max_body:
+                    reason = f"body too large: over {max_body} bytes"
+                    return _respond(await run_in_threadpool(receiver.reject, 413, reason, name))
+        except ClientDisconnect:
+            return Response(status_code=400)
+        answer = await run_in_threadpool(receiver.handle, source, bytes(body), request.headers)
+        return _respond(answer)
+
+    async def healthz(_request: Request) -> Response:
+        return JSONResponse({"status": "alive"})
+
+    def _readiness() -> tuple[list[str], list[str]]:
+        reasons: list[str] = []
+        try:
+            client.ping()
+        except (redis.RedisError, OSError) as exc:
+            reasons.append(f"redis unreachable ({type(exc).__name__})")
+        if ready is not None and not ready():
+            reasons.append("rules not loaded")
+        warnings = [
+            f"source {s.name!r} has no secret: set {webhook_secret_env(s.name)}"
+            for s in sources.webhooks
+            if not receiver.secrets_for(s.name)
+            and not (s.allow_unsigned and s.vendor != "shared_secret")
+        ]
+        return reasons, warnings
+
+    async def readyz(_request: Request) -> Response:
+        reasons, warnings = await run_in_threadpool(_readiness)
+        body: dict[str, Any] = {"status": "not ready" if reasons else "ready"}
+        if reasons:
+            body["reasons"] = reasons
+        if warnings:
+            body["warnings"] = warnings
+        headers = {"Retry-After": str(RETRY_AFTER_S)} if reasons else None
+        return JSONResponse(body, status_code=503 if reasons else 200, headers=headers)
+
+    routes: list[BaseRoute] = [
+        Route("/hooks/{source}", hook, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        *extra_routes,
+    ]
+    app = Starlette(routes=routes)
+    app.state.receiver = receiver
+    return app

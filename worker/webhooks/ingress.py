@@ -1,0 +1,72 @@
+"""The ingress log: one entry per webhook request, saying what was decided and why.
+
+Entries go to a capped Redis stream ``<ns>:ingress`` (approximately ``maxlen`` newest
+entries) and to structlog. They hold the decision (``accepted``, ``duplicate``,
+``ignored``, ``recorded``, ``rejected``, ``unavailable``), the HTTP status, the reason, the
+source, the vendor event id and the trigger id — never a secret, a signature or a PIN.
+Writing to the stream is best effort: with Redis down the log line still appears.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import redis
+
+from worker.logs import get_logger
+from worker.store import Keys
+
+__all__ = ["IngressEntry", "IngressLog"]
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class IngressEntry:
+    decision: str
+    status: int
+    reason: str
+    source: str
+    event_id: str = ""
+    trigger_id: str = ""
+    kind: str = ""
+    subject: str = ""
+    at: float = 0.0
+    """Receipt time, Unix seconds."""
+
+
+class IngressLog:
+    """Append to and read the capped ingress stream."""
+
+    def __init__(self, client: redis.Redis, keys: Keys, *, maxlen: int = 10_000) -> None:
+        self.client = client
+        self.key = keys("ingress")
+        self.maxlen = maxlen
+
+    def record(self, entry: IngressEntry) -> None:
+        """Log ``entry`` and append it to the stream (best effort when Redis is down)."""
+        fields = {k: str(v)[:500] for k, v in asdict(entry).items()}
+        if not entry.at:
+            fields["at"] = f"{time.time():.3f}"
+        level = "warning" if entry.status >= 500 else "info"
+        getattr(log, level)("webhook", **{k: v for k, v in fields.items() if v and k != "at"})
+        # best effort: while Redis is away the structlog line above is the record
+        with contextlib.suppress(redis.RedisError, OSError):
+            self.client.xadd(self.key, fields, maxlen=self.maxlen, approximate=True)  # type: ignore[arg-type]
+
+    def tail(self, count: int = 20) -> list[dict[str, Any]]:
+        """The newest ``count`` entries, oldest first."""
+        rows = self.client.xrevrange(self.key, count=max(1, count)) or []
+        out: list[dict[str, Any]] = []
+        for stream_id, raw in reversed(list(rows)):
+            entry = {_s(k): _s(v) for k, v in (raw or {}).items()}
+            entry["id"] = _s(stream_id)
+            out.append(entry)
+        return out
+
+
+def _s(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
