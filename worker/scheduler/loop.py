@@ -1,0 +1,297 @@
+"""The scheduler loop: lead, poll feeds, and turn due fires into triggers — each exactly once.
+
+Every ``settings.scheduler_tick_s`` seconds the leader (see :mod:`.leader`):
+
+1. polls the calendar feeds that are due (each on its own ``poll_interval``) and re-plans a
+   feed when its body changed, when this process has not planned it yet, or hourly;
+2. takes the window ``(cursor, now]``, where the cursor — the last instant processed, kept in
+   Redis — survives restarts and leader changes (on the very first run: ``now - grace``);
+3. for every schedule and calendar fire in the window, in time order, claims the fire
+   (:mod:`.claims`) and then
+
+   * ``at > now - grace``: enqueues its trigger (``late=True`` when it is more than
+     ``late_after`` old — i.e. caught up after downtime or a leader hand-over; the rules'
+     ``max_delay`` decides whether a late start still happens);
+   * ``at <= now - grace``: records a ``missed`` outcome — never dropped silently;
+
+4. advances the cursor to ``now`` (only forward), unless an enqueue failed: then the window
+   is retried next tick (fires already handled stay claimed and are not repeated).
+
+Catch-up looks back at most :data:`MAX_CATCHUP` (7 days); anything older is logged as not
+examined. Followers only campaign for the lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import redis
+
+from worker.errors import QueueUnavailable
+from worker.logs import get_logger
+from worker.models import Outcome, Result
+from worker.pipeline.broker import TriggerQueue
+from worker.pipeline.outcomes import OutcomeLog
+from worker.rules.loader import Ruleset
+from worker.rules.schema import CalendarSource
+from worker.scheduler.calendars import CalendarError, calendar_fires, parse_calendar
+from worker.scheduler.claims import Claims
+from worker.scheduler.clock import Clock, SystemClock
+from worker.scheduler.feeds import FeedFetcher, feed_host
+from worker.scheduler.fires import Fire
+from worker.scheduler.leader import LeaderElector, LeaderLock
+from worker.scheduler.plans import PlanStore
+from worker.scheduler.schedules import schedule_fires
+from worker.settings import Settings
+from worker.store import Keys, RedisHandle
+
+__all__ = ["MAX_CATCHUP", "Scheduler", "TickReport"]
+
+log = get_logger(__name__)
+
+#: How far back catch-up looks after downtime.
+MAX_CATCHUP = timedelta(days=7)
+#: How far ahead calendar feeds are planned.
+HORIZON = timedelta(days=2)
+#: Re-expand an unchanged feed this often (clock time), so its window moves with time.
+REPLAN_EVERY = timedelta(hours=1)
+
+_ADVANCE = """
+local cur = redis.call('GET', KEYS[1])
+if (not cur) or tonumber(cur) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return 1
+end
+return 0
+"""
+
+
+@dataclass
+class TickReport:
+    """What one tick did, by fire id."""
+
+    now: datetime
+    start: datetime | None = None
+    enqueued: list[str] = field(default_factory=list)
+    late: list[str] = field(default_factory=list)
+    missed: list[str] = field(default_factory=list)
+    already_claimed: list[str] = field(default_factory=list)
+    failed: bool = False
+
+
+class Scheduler:
+    """The scheduler of one process; ``run(stop_event)`` until the event is set.
+
+    ``autoclock run`` starts it in a thread::
+
+        stop = threading.Event()
+        scheduler = Scheduler(settings, handle, ruleset, TriggerQueue(broker))
+        threading.Thread(target=scheduler.run, args=(stop,)).start()
+        ...
+        stop.set()   # returns within one tick, releasing the leader lock
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        handle: RedisHandle | redis.Redis,
+        ruleset: Ruleset,
+        queue: TriggerQueue,
+        *,
+        outcomes: OutcomeLog | None = None,
+        clock: Clock | None = None,
+        http: httpx.Client | None = None,
+    ) -> None:
+        self.settings = settings
+        self.client: redis.Redis = handle.client if isinstance(handle, RedisHandle) else handle
+        self.ruleset = ruleset
+        self.queue = queue
+        self.keys = Keys(settings.namespace)
+        self.outcomes = outcomes or OutcomeLog(
+            self.client, self.keys, maxlen=settings.history_maxlen
+        )
+        self.clock: Clock = clock or SystemClock()
+        self.grace = timedelta(seconds=settings.catchup_grace_s)
+        self.late_after = max(
+            timedelta(seconds=60),
+            timedelta(seconds=3 * settings.scheduler_tick_s * self.clock.speed),
+        )
+        self.lock = LeaderLock(
+            self.client, self.keys("scheduler", "leader"), ttl_s=settings.leader_ttl_s
+        )
+        self.claims = Claims(
+            self.client,
+            self.keys,
+            owner=self.lock.token,
+            lock_key=self.lock.key,
+            ttl_s=settings.dedupe_ttl_s,
+        )
+        self.feeds = FeedFetcher(self.client, self.keys, rules_dir=ruleset.root, http=http)
+        self.plans = PlanStore(self.client, self.keys, retention=MAX_CATCHUP + timedelta(days=1))
+        self._advance = self.client.register_script(_ADVANCE)
+        self._next_poll: dict[str, datetime] = {}
+        self._planned_at: dict[str, datetime] = {}
+
+    # ------------------------------------------------------------------ the cursor
+
+    @property
+    def cursor_key(self) -> str:
+        return self.keys("scheduler", "cursor")
+
+    def cursor(self) -> datetime | None:
+        """The last instant the scheduler processed (any leader), or ``None`` before the first."""
+        value = self.client.get(self.cursor_key)
+        if value is None:
+            return None
+        return datetime.fromtimestamp(float(value), UTC)
+
+    def _advance_cursor(self, now: datetime) -> None:
+        self._advance(keys=[self.cursor_key], args=[repr(now.timestamp())])
+
+    # ------------------------------------------------------------------ feeds
+
+    def poll_feeds(self, now: datetime, window_start: datetime) -> None:
+        """Fetch due feeds; re-plan those that changed, are unplanned here, or are stale."""
+        for source in self.ruleset.sources.calendars:
+            due = self._next_poll.get(source.name)
+            if due is not None and now < due:
+                continue
+            self._next_poll[source.name] = now + source.poll_interval
+            result = self.feeds.fetch(source, now)
+            planned = self._planned_at.get(source.name)
+            stale = planned is None or now - planned >= REPLAN_EVERY or now < planned
+            if result.copy is not None and (result.changed or stale):
+                self._replan(source, result.copy.body, now, window_start)
+
+    def _replan(self, source: CalendarSource, body: bytes, now: datetime, start: datetime) -> None:
+        try:
+            calendar = parse_calendar(body)
+        except CalendarError as exc:  # the stored copy was checked, so this is unexpected
+            log.error("calendar feed unreadable", feed=source.name, reason=str(exc))
+            return
+        plan = calendar_fires(source, calendar, self.ruleset.directory, start, now + HORIZON)
+        deleted = self.plans.replace(source.name, plan.fires, now=now, grace=self.grace)
+        self._planned_at[source.name] = now
+        for problem in plan.problems[:20]:
+            log.warning("calendar event not mapped", feed=source.name, problem=problem)
+        log.info(
+            "calendar planned",
+            feed=source.name,
+            host=feed_host(source),
+            fires=len(plan.fires),
+            deleted=deleted,
+        )
+
+    # ------------------------------------------------------------------ one tick
+
+    def due_fires(self, start: datetime, end: datetime) -> list[Fire]:
+        """Every schedule and planned calendar fire with ``start < at <= end``, in time order."""
+        fires = schedule_fires(self.ruleset.sources.schedules, self.ruleset.directory, start, end)
+        for source in self.ruleset.sources.calendars:
+            fires.extend(self.plans.due(source.name, start, end))
+        fires.sort(key=lambda f: (f.at, f.id))
+        return fires
+
+    def tick(self, *, leading: Callable[[], bool] | None = None) -> TickReport:
+        """Process the window ``(cursor, now]`` once (call only while leading)."""
+        now = self.clock.now()
+        report = TickReport(now=now)
+        last = self.cursor()
+        start = now - self.grace if last is None else last
+        if now - start > MAX_CATCHUP:
+            log.warning(
+                "catch-up capped; older fires not examined",
+                since=start.isoformat(),
+                examined_from=(now - MAX_CATCHUP).isoformat(),
+            )
+            start = now - MAX_CATCHUP
+        report.start = start
+        self.poll_feeds(now, start)
+        if now <= start:
+            return report
+        for fire in self.due_fires(start, now):
+            if leading is not None and not leading():
+                report.failed = True
+                return report
+            try:
+                self._handle(fire, now, report)
+            except (QueueUnavailable, redis.RedisError, OSError) as exc:
+                log.warning(
+                    "fire not handled; retrying next tick", fire=fire.id, error=type(exc).__name__
+                )
+                report.failed = True
+                return report
+        self._advance_cursor(now)
+        return report
+
+    def _handle(self, fire: Fire, now: datetime, report: TickReport) -> None:
+        if not self.claims.claim(fire.id):
+            report.already_claimed.append(fire.id)
+            return
+        delay = now - fire.at
+        if fire.at <= now - self.grace:
+            trigger = fire.trigger.model_copy(update={"received_at": now, "late": True})
+            self.outcomes.record(
+                Outcome.for_trigger(
+                    trigger,
+                    delivery_id=f"missed:{fire.id}",
+                    result=Result.MISSED,
+                    reason=(
+                        f"the scheduler did not run at {fire.at.isoformat()}; "
+                        f"{int(delay.total_seconds())} s late is beyond the catch-up grace "
+                        f"of {int(self.grace.total_seconds())} s"
+                    ),
+                    person=fire.email,
+                )
+            )
+            self.claims.complete(fire.id, "missed")
+            report.missed.append(fire.id)
+            return
+        late = delay > self.late_after
+        trigger = fire.trigger.model_copy(update={"received_at": now, "late": late})
+        try:
+            self.queue.enqueue(trigger)
+        except QueueUnavailable:
+            self.claims.release(fire.id)
+            raise
+        self.claims.complete(fire.id, "done")
+        report.enqueued.append(fire.id)
+        if late:
+            report.late.append(fire.id)
+        log.info(
+            "fire enqueued",
+            fire=fire.id,
+            kind=trigger.kind.value,
+            at=fire.at.isoformat(),
+            late=late,
+            delay_s=round(delay.total_seconds(), 1),
+        )
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self, stop: threading.Event) -> None:
+        """Campaign for leadership and tick while leading, until ``stop`` is set."""
+        elector = LeaderElector(self.lock)
+        elector.start()
+        log.info(
+            "scheduler started",
+            schedules=len(self.ruleset.sources.schedules),
+            calendars=len(self.ruleset.sources.calendars),
+            people=len(self.ruleset.directory),
+            leading=elector.is_leader(),
+        )
+        try:
+            while not stop.is_set():
+                if elector.is_leader():
+                    try:
+                        self.tick(leading=elector.is_leader)
+                    except (redis.RedisError, OSError) as exc:
+                        log.warning("scheduler tick failed", error=type(exc).__name__)
+                stop.wait(self.settings.scheduler_tick_s)
+        finally:
+            elector.stop(release=True)
+            log.info("scheduler stopped")
