@@ -19,7 +19,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from worker.logs import get_logger
+from worker.logs import get_logger, register_secrets
 from worker.pipeline.broker import TriggerQueue
 from worker.rules.schema import SourcesFile
 from worker.settings import Settings, webhook_secret_env
@@ -70,6 +70,7 @@ def create_app(
         directory=directory,
         secrets=secrets,
     )
+    register_secrets(v for s in sources.webhooks for v in receiver.secrets_for(s.name))
     max_body = settings.webhook_max_body
 
     async def hook(request: Request) -> Response:

@@ -1,0 +1,108 @@
+"""``autoclock webhooks``: serve the webhook receiver; ``webhooks log``: what it decided."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import click
+import redis
+import uvicorn
+
+from worker.cli._common import echo_table, redis_or_exit, ruleset_or_exit, settings_or_exit
+from worker.logs import get_logger
+from worker.pipeline.broker import TriggerQueue, make_broker
+from worker.store import Keys
+from worker.webhooks.app import create_app
+from worker.webhooks.ingress import IngressLog
+
+__all__ = ["COMMANDS"]
+
+log = get_logger(__name__)
+
+
+@click.group("webhooks", invoke_without_command=True)
+@click.option("--host", default=None, help="Address to bind (default AUTOCLOCK_WEBHOOK_HOST).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Port to bind (default AUTOCLOCK_WEBHOOK_PORT).",
+)
+@click.pass_context
+def webhooks(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Serve POST /hooks/<source>, /healthz and /readyz (one process, uvicorn).
+
+    Refuses to start on invalid settings or rules (exit 3) or without Redis (exit 4).
+    Secrets come from AUTOCLOCK_WEBHOOK_SECRET_<SOURCE>; see docs/webhooks.md.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = settings_or_exit()
+    ruleset = ruleset_or_exit(settings)
+    handle = redis_or_exit(settings)
+    keys = Keys(settings.namespace)
+    app = create_app(
+        settings,
+        client=handle.client,
+        keys=keys,
+        sources=ruleset.sources,
+        directory=ruleset.directory,
+        queue=TriggerQueue(make_broker(handle.client, keys)),
+    )
+    bind_host = host or settings.webhook_host
+    bind_port = settings.webhook_port if port is None else port
+    log.info(
+        "webhooks serving",
+        host=bind_host,
+        port=bind_port,
+        sources=[s.name for s in ruleset.sources.webhooks],
+    )
+    try:
+        uvicorn.run(
+            app, host=bind_host, port=bind_port, workers=1, log_config=None, access_log=False
+        )
+    finally:
+        handle.close()
+
+
+@webhooks.command("log")
+@click.option(
+    "-n",
+    "count",
+    type=click.IntRange(1, 100_000),
+    default=20,
+    show_default=True,
+    help="How many of the newest entries.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def log_command(count: int, as_json: bool) -> None:
+    """Print the newest ingress decisions (accepted, duplicate, ignored …), oldest first."""
+    settings = settings_or_exit()
+    handle = redis_or_exit(settings)
+    try:
+        entries = IngressLog(handle.client, Keys(settings.namespace)).tail(count)
+    except redis.RedisError as exc:
+        from worker.cli import EXIT_UNAVAILABLE
+
+        click.echo(f"autoclock: Redis is unavailable ({type(exc).__name__})", err=True)
+        raise SystemExit(EXIT_UNAVAILABLE) from None
+    finally:
+        handle.close()
+    if as_json:
+        for entry in entries:
+            click.echo(json.dumps(entry, sort_keys=True))
+        return
+    rows = []
+    for entry in entries:
+        at = float(entry.get("at") or 0)
+        rows.append(
+            {
+                **entry,
+                "time": datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S") if at else "",
+            }
+        )
+    echo_table(rows, ["time", "source", "status", "decision", "event_id", "trigger_id", "reason"])
+
+
+COMMANDS: list[click.Command] = [webhooks]
