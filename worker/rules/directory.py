@@ -116,25 +116,32 @@ class Directory:
 
         ``None`` when nobody matches.
         """
+        return self.lookup(subject, source=source)[0]
+
+    def lookup(self, subject: str, *, source: str | None = None) -> tuple[Person | None, str]:
+        """Like :meth:`resolve`, also saying how: ``"email"``, ``"kisi-hq id"``, ``"badge"``…"""
         text = subject.strip()
         if not text:
-            return None
+            return None, "empty subject"
         if "@" in text:
-            return self.by_email(text)
+            return self.by_email(text), "email"
         ident = normalise_id(text)
         key = source_key(source)
         if key is not None:
             found = self._vendor.get((key, ident))
-            if found is None and key in self._vendors:
-                found = self._vendor.get((self._vendors[key], ident))
             if found is not None:
-                return found
+                return found, f"{key} id"
+            vendor = self._vendors.get(key)
+            if vendor is not None:
+                found = self._vendor.get((vendor, ident))
+                if found is not None:
+                    return found, f"{vendor} id"
         found = self._badge.get(ident)
         if found is not None:
-            return found
+            return found, "badge"
         if text.isdigit():
-            return self._user.get(int(text))
-        return None
+            return self._user.get(int(text)), "WebWork user id"
+        return None, "no match"
 
     def in_groups(self, groups: Iterable[str]) -> list[Person]:
         """Everyone in at least one of ``groups``, each once, in directory order."""

@@ -90,7 +90,7 @@ def evaluate(
             continue
         if winner is None:
             winner = rule
-            verdicts.append(Verdict(rule.name, True, "matched" + _notes(notes)))
+            verdicts.append(Verdict(rule.name, True, "matched" + _notes(notes, first=True)))
         else:
             verdicts.append(
                 Verdict(
@@ -251,8 +251,10 @@ def _holiday_region(person: Person, day: date) -> str:
         return _region(person)
 
 
-def _notes(notes: list[str]) -> str:
-    return ": " + "; ".join(notes) if notes else ""
+def _notes(notes: list[str], *, first: bool = False) -> str:
+    if not notes:
+        return ": source and kind match, no other condition" if first else ""
+    return ": " + "; ".join(notes)
 
 
 def format_duration(value: timedelta) -> str:

@@ -18,17 +18,19 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeVar, get_args
+from typing import Annotated, Any, TypeVar, get_args
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from worker.errors import RulesError
-from worker.rules import schema
 from worker.rules.directory import Directory, Person, normalise_id
 from worker.rules.facts import supported_regions
 from worker.rules.schema import (
     CalendarSource,
     Defaults,
+    Do,
+    Name,
+    On,
     PeopleFile,
     PersonSpec,
     Policy,
@@ -36,7 +38,9 @@ from worker.rules.schema import (
     RuleSpec,
     ScheduleSource,
     SourcesFile,
+    Vendor,
     WebhookSource,
+    When,
 )
 from worker.rules.templates import check_template
 from worker.rules.yamlsource import Path as YPath
@@ -57,7 +61,6 @@ RULES_FILE = "rules.yaml"
 _FILE_ORDER = {PEOPLE_FILE: 0, SOURCES_FILE: 1, RULES_FILE: 2}
 _MAX_BYTES = 20 * 1024 * 1024
 
-T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -160,15 +163,15 @@ class _Loader:
         sources_file = self._validate(sources_f, SourcesFile)
         rules_file = self._validate(rules_f, RulesFile)
 
-        # Item by item, so one bad entry does not hide the cross-file mistakes of the others.
-        defaults = self._field(people_f, "defaults", Defaults) or Defaults()
-        groups = self._items(people_f, "groups", str)
-        people = self._items(people_f, "people", PersonSpec)
-        webhooks = self._items(sources_f, "webhooks", WebhookSource)
-        calendars = self._items(sources_f, "calendars", CalendarSource)
-        schedules = self._items(sources_f, "schedules", ScheduleSource)
-        rules = self._items(rules_f, "rules", RuleSpec)
-        policy = self._field(rules_f, "policy", Policy) or Policy()
+        # Field by field, so one bad value does not hide the cross-file mistakes around it.
+        defaults = _fields(Defaults, people_f.raw.get("defaults"))
+        groups = self._items(people_f, "groups", Name)
+        people = self._records(people_f, "people", PersonSpec)
+        webhooks = self._records(sources_f, "webhooks", WebhookSource)
+        calendars = self._records(sources_f, "calendars", CalendarSource)
+        schedules = self._records(sources_f, "schedules", ScheduleSource)
+        rules = self._records(rules_f, "rules", RuleSpec)
+        policy = _fields(Policy, rules_f.raw.get("policy"))
 
         declared = self._check_groups(people_f, groups)
         emails = self._check_people(people_f, defaults, people, declared, webhooks, calendars)
@@ -178,10 +181,10 @@ class _Loader:
         problems = [text for *_, text in sorted(self.problems)]
         if problems or people_file is None or sources_file is None or rules_file is None:
             return None, problems or [f"{self.root}:1: invalid rules"]
-        persons = [self._person(spec, defaults) for _, spec in people]
-        directory = Directory(persons, vendors={w.name: w.vendor for _, w in webhooks})
+        persons = [self._person(spec, people_file.defaults) for spec in people_file.people]
+        vendors = {w.name: w.vendor for w in sources_file.webhooks}
         ruleset = Ruleset(
-            directory=directory,
+            directory=Directory(persons, vendors=vendors),
             rules=tuple(rules_file.rules),
             policy=rules_file.policy,
             sources=sources_file,
@@ -239,27 +242,26 @@ class _Loader:
                 self.add(file, line, f"{where}: {_message(err)}" if where else _message(err))
             return None
 
-    def _field(self, file: _File, key: str, model: type[M]) -> M | None:
-        value = file.raw.get(key)
-        if value is None:
-            return None
-        try:
-            return model.model_validate(value)
-        except ValidationError:
-            return None  # reported by _validate
-
-    def _items(self, file: _File, key: str, item: type[T]) -> list[tuple[int, T]]:
+    def _items(self, file: _File, key: str, item: Any) -> list[tuple[int, Any]]:
+        """The list items under ``key`` that are valid on their own, with their index."""
         values = file.raw.get(key)
         if not isinstance(values, list):
             return []
-        adapter: TypeAdapter[T] = _adapter(item)  # type: ignore[arg-type]
-        out: list[tuple[int, T]] = []
+        adapter = _adapter(item)
+        out: list[tuple[int, Any]] = []
         for index, value in enumerate(values):
             try:
                 out.append((index, adapter.validate_python(value)))
             except ValidationError:
                 continue  # reported by _validate
         return out
+
+    def _records(self, file: _File, key: str, model: type[BaseModel]) -> list[tuple[int, _Rec]]:
+        """Each list item under ``key`` as the dict of its fields that are valid on their own."""
+        values = file.raw.get(key)
+        if not isinstance(values, list):
+            return []
+        return [(i, _fields(model, v)) for i, v in enumerate(values) if isinstance(v, dict)]
 
     # -- cross-checks
 
@@ -274,50 +276,59 @@ class _Loader:
     def _check_people(
         self,
         f: _File,
-        defaults: Defaults,
-        people: list[tuple[int, PersonSpec]],
+        defaults: _Rec,
+        people: list[tuple[int, _Rec]],
         declared: set[str],
-        webhooks: list[tuple[int, WebhookSource]],
-        calendars: list[tuple[int, CalendarSource]],
+        webhooks: list[tuple[int, _Rec]],
+        calendars: list[tuple[int, _Rec]],
     ) -> set[str]:
-        self._check_region(f, ("defaults",), defaults.country, defaults.subdivision)
-        vendor_keys = {w.name for _, w in webhooks} | set(get_args(schema.Vendor))
-        calendar_names = {c.name for _, c in calendars}
+        self._check_region(f, ("defaults",), defaults.get("country"), defaults.get("subdivision"))
+        vendor_keys = {w["name"] for _, w in webhooks if "name" in w} | set(get_args(Vendor))
+        calendar_names = {c["name"] for _, c in calendars if "name" in c}
+        owners: dict[int, str] = {i: p.get("email", f"people[{i}]") for i, p in people}
         emails: dict[str, int] = {}
         badges: dict[str, int] = {}
         vendor_ids: dict[tuple[str, str], int] = {}
         user_ids: dict[int, int] = {}
+
+        def other(i: int, j: int) -> str:
+            if i == j:
+                return "this person"
+            return f"{owners[j]} (line {f.doc.line_of(('people', j))})"
+
         for i, p in people:
             here: YPath = ("people", i)
-            if p.email in emails:
-                self.at(
-                    f,
-                    (*here, "email"),
-                    f"email {p.email} is also used by {self._ref(f, ('people', emails[p.email]))}",
-                )
-            emails.setdefault(p.email, i)
-            if p.user_id is not None:
-                if p.user_id in user_ids:
+            email = p.get("email")
+            if email is not None:
+                if email in emails:
+                    self.at(
+                        f,
+                        (*here, "email"),
+                        f"email {email} is also used by {other(i, emails[email])}",
+                    )
+                emails.setdefault(email, i)
+            user_id = p.get("user_id")
+            if user_id is not None:
+                if user_id in user_ids:
                     self.at(
                         f,
                         (*here, "user_id"),
-                        f"user_id {p.user_id} is also used by "
-                        f"{self._ref(f, ('people', user_ids[p.user_id]))}",
+                        f"user_id {user_id} is also used by {other(i, user_ids[user_id])}",
                     )
-                user_ids.setdefault(p.user_id, i)
-            for k, badge in enumerate(p.badges):
+                user_ids.setdefault(user_id, i)
+            for k, badge in enumerate(p.get("badges", ())):
                 norm = normalise_id(badge)
                 if not norm:
                     self.at(f, (*here, "badges", k), "empty badge id")
-                elif norm in badges:
-                    owner = (
-                        "this person"
-                        if badges[norm] == i
-                        else self._ref(f, ("people", badges[norm]))
+                    continue
+                if norm in badges:
+                    self.at(
+                        f,
+                        (*here, "badges", k),
+                        f"badge {badge!r} is also listed for {other(i, badges[norm])}",
                     )
-                    self.at(f, (*here, "badges", k), f"badge {badge!r} is also listed for {owner}")
                 badges.setdefault(norm, i)
-            for key, value in p.vendor_ids.items():
+            for key, value in p.get("vendor_ids", {}).items():
                 if key not in vendor_keys:
                     self.at(
                         f,
@@ -330,11 +341,10 @@ class _Loader:
                     self.at(
                         f,
                         (*here, "vendor_ids", key),
-                        f"{key} id {value!r} is also used by "
-                        f"{self._ref(f, ('people', vendor_ids[ident]))}",
+                        f"{key} id {value!r} is also used by {other(i, vendor_ids[ident])}",
                     )
                 vendor_ids.setdefault(ident, i)
-            for k, cal in enumerate(p.calendars):
+            for k, cal in enumerate(p.get("calendars", ())):
                 if cal not in calendar_names:
                     self.at(
                         f,
@@ -342,11 +352,10 @@ class _Loader:
                         f"unknown calendar {cal!r}: not a calendar source in {SOURCES_FILE}"
                         f"{_suggest(cal, calendar_names)}",
                     )
-            self._check_group_refs(f, (*here, "groups"), p.groups, declared)
-            country = p.country or defaults.country
-            subdivision = p.subdivision or (defaults.subdivision if not p.country else None)
-            if p.country or p.subdivision:
-                self._check_region(f, here, country, subdivision)
+            self._check_group_refs(f, (*here, "groups"), p.get("groups"), declared)
+            if p.get("country") or p.get("subdivision"):
+                country = p.get("country") or defaults.get("country")
+                self._check_region(f, here, country, p.get("subdivision"))
         return set(emails)
 
     def _check_region(self, f: _File, path: YPath, country: str | None, sub: str | None) -> None:
@@ -394,91 +403,98 @@ class _Loader:
                     f"unknown person {email}: not in {PEOPLE_FILE}{_suggest(email, emails)}",
                 )
 
+    def _check_names(self, f: _File, section: str, items: list[tuple[int, _Rec]]) -> None:
+        names: dict[str, int] = {}
+        what = "rule" if section == "rules" else section[:-1]
+        for i, item in items:
+            name = item.get("name")
+            if name is None:
+                continue
+            if name in names:
+                first = f.doc.line_of((section, names[name]))
+                self.at(
+                    f,
+                    (section, i, "name"),
+                    f"{what} name {name!r} is used twice (first on line {first})",
+                )
+            names.setdefault(name, i)
+
     def _check_sources(
         self,
         f: _File,
-        webhooks: list[tuple[int, WebhookSource]],
-        calendars: list[tuple[int, CalendarSource]],
-        schedules: list[tuple[int, ScheduleSource]],
+        webhooks: list[tuple[int, _Rec]],
+        calendars: list[tuple[int, _Rec]],
+        schedules: list[tuple[int, _Rec]],
         emails: set[str],
         declared: set[str],
     ) -> None:
-        sections: list[tuple[str, list[tuple[int, Any]]]] = [
-            ("webhooks", webhooks),
-            ("calendars", calendars),
-            ("schedules", schedules),
-        ]
-        for section, items in sections:
-            names: dict[str, int] = {}
-            for i, item in items:
-                if item.name in names:
-                    self.at(
-                        f,
-                        (section, i, "name"),
-                        f"{section[:-1]} name {item.name!r} is "
-                        f"used twice (also {self._ref(f, (section, names[item.name]))})",
-                    )
-                names.setdefault(item.name, i)
+        self._check_names(f, "webhooks", webhooks)
+        self._check_names(f, "calendars", calendars)
+        self._check_names(f, "schedules", schedules)
         for i, cal in calendars:
-            if cal.person is not None and cal.person not in emails:
+            person = cal.get("person")
+            if person is not None and person not in emails:
                 self.at(
                     f,
                     ("calendars", i, "person"),
-                    f"unknown person {cal.person}: not in {PEOPLE_FILE}",
+                    f"unknown person {person}: not in {PEOPLE_FILE}{_suggest(person, emails)}",
                 )
-            if cal.path is not None and not (self.root / cal.path).is_file():
+            path = cal.get("path")
+            if path is not None and not (self.root / path).is_file():
                 self.at(
                     f,
                     ("calendars", i, "path"),
-                    f"calendar file {cal.path} not found (relative to {self.root})",
+                    f"calendar file {path} not found (relative to {self.root})",
                 )
         for i, sched in schedules:
-            self._check_people_refs(f, ("schedules", i, "people"), sched.people, emails)
-            self._check_group_refs(f, ("schedules", i, "groups"), sched.groups, declared)
-            if not sched.weekdays:
+            self._check_people_refs(f, ("schedules", i, "people"), sched.get("people"), emails)
+            self._check_group_refs(f, ("schedules", i, "groups"), sched.get("groups"), declared)
+            if sched.get("weekdays") == []:
                 self.at(f, ("schedules", i, "weekdays"), "empty weekdays: it would never fire")
 
     def _check_rules(
         self,
         f: _File,
-        rules: list[tuple[int, RuleSpec]],
-        policy: Policy,
+        rules: list[tuple[int, _Rec]],
+        policy: _Rec,
         emails: set[str],
         declared: set[str],
-        webhooks: list[tuple[int, WebhookSource]],
-        calendars: list[tuple[int, CalendarSource]],
-        schedules: list[tuple[int, ScheduleSource]],
+        webhooks: list[tuple[int, _Rec]],
+        calendars: list[tuple[int, _Rec]],
+        schedules: list[tuple[int, _Rec]],
     ) -> None:
-        if policy.max_delay <= timedelta(0):
+        delay = policy.get("max_delay")
+        if delay is not None and delay <= timedelta(0):
             self.at(f, ("policy", "max_delay"), "max_delay must be positive")
         known = {
-            "webhook": {w.name for _, w in webhooks},
-            "calendar": {c.name for _, c in calendars},
-            "schedule": {s.name for _, s in schedules},
+            "webhook": {w["name"] for _, w in webhooks if "name" in w},
+            "calendar": {c["name"] for _, c in calendars if "name" in c},
+            "schedule": {s["name"] for _, s in schedules if "name" in s},
         }
-        names: dict[str, int] = {}
+        self._check_names(f, "rules", rules)
         for i, rule in rules:
             here: YPath = ("rules", i)
-            if rule.name in names:
-                self.at(
-                    f,
-                    (*here, "name"),
-                    f"rule name {rule.name!r} is used twice (also "
-                    f"{self._ref(f, ('rules', names[rule.name]))})",
-                )
-            names.setdefault(rule.name, i)
-            self._check_source_ref(f, (*here, "on", "source"), rule.on.source, known)
-            when = rule.when
-            self._check_people_refs(f, (*here, "when", "people"), when.people, emails)
-            self._check_group_refs(f, (*here, "when", "groups"), when.groups, declared)
-            if when.weekdays is not None and not when.weekdays:
-                self.at(f, (*here, "when", "weekdays"), "empty weekdays: the rule never matches")
-            if when.between is not None and when.between[0] == when.between[1]:
-                self.at(f, (*here, "when", "between"), "empty time window: from and to are equal")
-            if rule.max_delay is not None and rule.max_delay <= timedelta(0):
+            on = rule.get("on")
+            if isinstance(on, On):
+                self._check_source_ref(f, (*here, "on", "source"), on.source, known)
+            when = rule.get("when")
+            if isinstance(when, When):
+                self._check_people_refs(f, (*here, "when", "people"), when.people, emails)
+                self._check_group_refs(f, (*here, "when", "groups"), when.groups, declared)
+                if when.weekdays is not None and not when.weekdays:
+                    self.at(
+                        f, (*here, "when", "weekdays"), "empty weekdays: the rule never matches"
+                    )
+                if when.between is not None and when.between[0] == when.between[1]:
+                    self.at(
+                        f, (*here, "when", "between"), "empty time window: from and to are equal"
+                    )
+            delay = rule.get("max_delay")
+            if delay is not None and delay <= timedelta(0):
                 self.at(f, (*here, "max_delay"), "max_delay must be positive")
-            if rule.do.description is not None:
-                why = check_template(rule.do.description)
+            do = rule.get("do")
+            if isinstance(do, Do) and do.description is not None:
+                why = check_template(do.description)
                 if why:
                     self.at(f, (*here, "do", "description"), why)
 
@@ -503,9 +519,6 @@ class _Loader:
                 "calendar:<name>, schedule:<name>, manual, or a glob such as webhook:*",
             )
 
-    def _ref(self, f: _File, path: YPath) -> str:
-        return f"line {f.doc.line_of(path)}"
-
     def _person(self, spec: PersonSpec, defaults: Defaults) -> Person:
         country = spec.country or defaults.country
         subdivision = (
@@ -525,6 +538,40 @@ class _Loader:
             task_id=spec.task_id if spec.task_id is not None else defaults.task_id,
             groups=tuple(spec.groups),
         )
+
+
+_Rec = dict[str, Any]
+
+
+def _fields(model: type[BaseModel], raw: Any) -> _Rec:
+    """The fields of ``raw`` that are valid on their own (plus defaults of absent ones).
+
+    Used only for cross-checks: the errors of the invalid fields are reported by the
+    whole-file validation.
+    """
+    out: _Rec = {}
+    if raw is not None and not isinstance(raw, dict):
+        return out
+    raw = raw or {}
+    for name, info in model.model_fields.items():
+        if name not in raw:
+            if not info.is_required():
+                out[name] = info.get_default(call_default_factory=True)
+            continue
+        try:
+            out[name] = _field_adapter(model, name).validate_python(raw[name])
+        except ValidationError:
+            continue
+    return out
+
+
+@lru_cache(maxsize=256)
+def _field_adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
+    info = model.model_fields[name]
+    annotation: Any = info.annotation
+    if info.metadata:
+        annotation = Annotated[(annotation, *info.metadata)]
+    return TypeAdapter(annotation)
 
 
 @lru_cache(maxsize=32)
@@ -563,9 +610,9 @@ def _all_keys() -> frozenset[str]:
         RulesFile,
         Policy,
         RuleSpec,
-        schema.On,
-        schema.When,
-        schema.Do,
+        On,
+        When,
+        Do,
     ):
         keys.update(model.model_fields)
     return frozenset(keys)

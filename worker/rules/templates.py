@@ -27,6 +27,7 @@ Write ``{{`` and ``}}`` for literal braces. The filled text is cut to
 
 from __future__ import annotations
 
+import difflib
 import re
 import string
 from datetime import datetime
@@ -68,8 +69,10 @@ def check_template(template: str) -> str | None:
         if name == "":
             return f"template {template!r} has an empty placeholder {{}}; name a field"
         if name not in FIELDS and not _ATTRIBUTE.match(name):
+            close = difflib.get_close_matches(name, FIELDS, n=1, cutoff=0.7)
+            hint = f" (did you mean {{{close[0]}}}?)" if close else ""
             return (
-                f"template {template!r} uses unknown placeholder {{{name}}}; known: "
+                f"template {template!r} uses unknown placeholder {{{name}}}{hint}; known: "
                 + ", ".join("{" + f + "}" for f in FIELDS)
                 + ", {trigger.attributes[KEY]}"
             )
