@@ -76,3 +76,39 @@ def settings(tmp_path: Path, redis_url: str, namespace: str) -> Settings:
         rules_dir=tmp_path / "rules",
         log_format="json",
     )
+
+
+# -- WebWork sandbox (issue 2) ---------------------------------------------------------------
+
+from collections.abc import Callable  # noqa: E402
+
+from worker.sandbox import Faults, RunningSandbox, SandboxConfig, Seed, start_sandbox  # noqa: E402
+
+
+@pytest.fixture
+def sandbox() -> Iterator[RunningSandbox]:
+    """A WebWork sandbox on the sample seed, rate limit off, on a free loopback port.
+
+    ``.api_url`` (client base URL), ``.control`` (SandboxControl), ``.owner_token``, ``.seed``.
+    """
+    running = start_sandbox(Seed.sample(), SandboxConfig(rpm=0))
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def sandbox_factory() -> Iterator[Callable[..., RunningSandbox]]:
+    """``sandbox_factory(seed=None, faults=None, **config)`` starts a customised sandbox
+    (``config`` fields of SandboxConfig; rate limit 60 rpm unless given); all stop at teardown."""
+    started: list[RunningSandbox] = []
+
+    def make(
+        seed: Seed | None = None, faults: Faults | None = None, **config: object
+    ) -> RunningSandbox:
+        running = start_sandbox(seed or Seed.sample(), SandboxConfig.model_validate(config), faults)
+        started.append(running)
+        return running
+
+    yield make
+    for running in started:
+        running.stop()
