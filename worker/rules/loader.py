@@ -130,6 +130,8 @@ class _File:
     label: str
     doc: YamlDocument
     raw: dict[str, Any] = field(default_factory=dict)
+    broken: bool = False
+    """Unreadable or unparsable: references into it are not checked (they would all fail)."""
 
 
 class _Loader:
@@ -137,6 +139,8 @@ class _Loader:
         self.root = root
         self.default_timezone = default_timezone
         self.problems: list[tuple[int, int, int, str]] = []
+        self.sources_known = True  # False when sources.yaml could not be read or parsed
+        self.people_known = True  # False when people.yaml could not be read or parsed
 
     # -- reporting
 
@@ -174,6 +178,8 @@ class _Loader:
         policy = _fields(Policy, rules_f.raw.get("policy"))
 
         declared = self._check_groups(people_f, groups)
+        self.sources_known = not sources_f.broken
+        self.people_known = not people_f.broken
         emails = self._check_people(people_f, defaults, people, declared, webhooks, calendars)
         self._check_sources(sources_f, webhooks, calendars, schedules, emails, declared)
         self._check_rules(rules_f, rules, policy, emails, declared, webhooks, calendars, schedules)
@@ -202,23 +208,28 @@ class _Loader:
             return file
         try:
             if path.stat().st_size > _MAX_BYTES:
+                file.broken = True
                 self.add(file, 1, f"file is larger than {_MAX_BYTES // (1024 * 1024)} MiB")
                 return file
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
+            file.broken = True
             self.add(file, 1, "file is not UTF-8 text")
             return file
         except OSError as exc:
+            file.broken = True
             self.add(file, 1, f"cannot read: {exc.strerror or exc}")
             return file
         file.doc = parse_yaml(text)
         for problem in file.doc.problems:
             self.add(file, problem.line, problem.reason)
+        file.broken = file.doc.data is None and bool(file.doc.problems)
         if file.doc.data is None:
             file.raw = {}
         elif isinstance(file.doc.data, dict):
             file.raw = file.doc.data
         else:
+            file.broken = True
             self.add(
                 file,
                 file.doc.line_of(()),
@@ -329,7 +340,7 @@ class _Loader:
                     )
                 badges.setdefault(norm, i)
             for key, value in p.get("vendor_ids", {}).items():
-                if key not in vendor_keys:
+                if key not in vendor_keys and self.sources_known:
                     self.at(
                         f,
                         (*here, "vendor_ids", key),
@@ -345,7 +356,7 @@ class _Loader:
                     )
                 vendor_ids.setdefault(ident, i)
             for k, cal in enumerate(p.get("calendars", ())):
-                if cal not in calendar_names:
+                if cal not in calendar_names and self.sources_known:
                     self.at(
                         f,
                         (*here, "calendars", k),
@@ -383,7 +394,7 @@ class _Loader:
         self, f: _File, path: YPath, groups: Iterable[str] | None, declared: set[str]
     ) -> None:
         for k, group in enumerate(groups or ()):
-            if group not in declared:
+            if group not in declared and self.people_known:
                 known = ", ".join(sorted(declared)) if declared else "none"
                 self.at(
                     f,
@@ -396,7 +407,7 @@ class _Loader:
         self, f: _File, path: YPath, people: Iterable[str] | None, emails: set[str]
     ) -> None:
         for k, email in enumerate(people or ()):
-            if email not in emails:
+            if email not in emails and self.people_known:
                 self.at(
                     f,
                     (*path, k),
@@ -433,7 +444,7 @@ class _Loader:
         self._check_names(f, "schedules", schedules)
         for i, cal in calendars:
             person = cal.get("person")
-            if person is not None and person not in emails:
+            if person is not None and person not in emails and self.people_known:
                 self.at(
                     f,
                     ("calendars", i, "person"),
@@ -501,7 +512,7 @@ class _Loader:
     def _check_source_ref(
         self, f: _File, path: YPath, pattern: str, known: Mapping[str, set[str]]
     ) -> None:
-        if any(ch in pattern for ch in "*?["):
+        if any(ch in pattern for ch in "*?[") or not self.sources_known:
             return  # a glob may legitimately match nothing yet
         prefix, _, name = pattern.partition(":")
         if prefix in known and name not in known[prefix]:
