@@ -225,13 +225,17 @@ class On(_Strict):
 class When(_Strict):
     weekdays: list[Weekday] | None = None
     between: tuple[LocalTime, LocalTime] | None = None
-    """Local time window ``[from, to)`` in the person's zone; ``22:00``–``06:00`` crosses midnight."""
+    """Local time window ``[from, to)`` in the person's zone; ``22:00``-``06:00`` crosses midnight.
+
+    In the after-midnight part of a crossing window, weekdays and holidays are those of the
+    day the window opened."""
     people: list[Email] | None = None
     groups: list[str] | None = None
     not_on_holiday: bool = False
     not_on_leave: bool = False
     tracking: bool | None = None
-    """``true``: only if the person is tracking; ``false``: only if not (where the state is known)."""
+    """``true``: only if the person is tracking; ``false``: only if not (when the state is known:
+    an unknown state does not exclude the rule)."""
 
 
 class Do(_Strict):
