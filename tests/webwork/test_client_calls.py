@@ -24,7 +24,8 @@ def test_start_stop_round_trip_sends_all_fields(sandbox):
             workspace_id=1, user_id=42, contract_id=20, task_id=5, description="Front desk shift"
         )
         assert started.status == 200
-        assert started.at is not None and started.at.tzinfo is not None
+        assert started.at is not None
+        assert started.at.tzinfo is not None
         assert abs((datetime.now(UTC) - started.at).total_seconds()) < 5
         assert started.message == "Time tracking started successfully"
         tracker = sandbox.control.tracking(42)
@@ -35,7 +36,9 @@ def test_start_stop_round_trip_sends_all_fields(sandbox):
         assert current is not None
         assert (current.contract_id, current.task_id, current.task_title) == (20, 5, "Front desk")
         stopped = client.stop(workspace_id=1, user_id=42)
-        assert stopped.status == 200 and stopped.at is not None and stopped.at >= started.at
+        assert stopped.status == 200
+        assert stopped.at is not None
+        assert stopped.at >= started.at
         assert client.current(workspace_id=1, user_id=42) is None
         assert sandbox.control.tracking(42) is None
 
@@ -59,7 +62,8 @@ def test_lookups_return_typed_rows(sandbox):
         (workspace,) = client.workspaces()
         assert (workspace.id, workspace.workspace_name, workspace.role) == (1, "Acme Demo", "owner")
         member = client.find_member(workspace_id=1, email="Dana.Ruiz@example.com")
-        assert member is not None and member.user_id == 42
+        assert member is not None
+        assert member.user_id == 42
         assert client.find_member(workspace_id=1, email="nobody@example.com") is None
         assert len(client.members(workspace_id=1)) == 7
         contracts = client.contracts(workspace_id=1, user_id=43)
@@ -67,14 +71,18 @@ def test_lookups_return_typed_rows(sandbox):
         assert [c.id for c in client.contracts(workspace_id=1, status="paused")] == [25]
         assert [t.title for t in client.tasks(workspace_id=1, project_id=11)] == ["Tickets"]
         approved = client.leaves(
-            workspace_id=1, status="approved", date_from=date(2026, 12, 24), date_to=date(2026, 12, 24)
+            workspace_id=1,
+            status="approved",
+            date_from=date(2026, 12, 24),
+            date_to=date(2026, 12, 24),
         )
         assert [(leave.user_id, leave.leave_period) for leave in approved] == [(42, 0)]
         assert client.leaves(workspace_id=1, user_id=44, date_to=date(2026, 12, 1)) == []
         client.start(workspace_id=1, user_id=45, contract_id=23)
         today = datetime.now(UTC).date()
         (running,) = client.time_entries(workspace_id=1, user_id=45, day=today)
-        assert running.end_time is None and running.contract_id == 23
+        assert running.end_time is None
+        assert running.contract_id == 23
         client.stop(workspace_id=1, user_id=45)
         (done,) = client.time_entries(workspace_id=1, user_id=45, day=today)
         assert done.end_time is not None
@@ -87,10 +95,12 @@ def test_all_pages_read_from_either_pagination_placement(sandbox_factory, placem
     with client_for(sb) as client:
         members = client.members(workspace_id=1)
         contracts = client.contracts(workspace_id=1)
-    assert len(members) == 253 and len({m.id for m in members}) == 253
+    assert len(members) == 253
+    assert len({m.id for m in members}) == 253
     assert len(contracts) == 252
     pages = [c.path for c in sb.control.calls()]
-    assert pages.count("/api/v2/members") == 3 and pages.count("/api/v2/contracts") == 3
+    assert pages.count("/api/v2/members") == 3
+    assert pages.count("/api/v2/contracts") == 3
 
 
 def test_observer_and_before_request_see_every_request(sandbox):

@@ -23,9 +23,7 @@ from worker.webwork import WebWorkClient
 
 
 def client_for(sb, token: str | None = None, **kwargs) -> WebWorkClient:
-    return WebWorkClient(
-        base_url=sb.api_url, token=SecretStr(token or sb.owner_token), **kwargs
-    )
+    return WebWorkClient(base_url=sb.api_url, token=SecretStr(token or sb.owner_token), **kwargs)
 
 
 def test_already_tracking_and_not_tracking(sandbox):
@@ -35,21 +33,25 @@ def test_already_tracking_and_not_tracking(sandbox):
         since = sandbox.control.tracking(42).since
         with pytest.raises(AlreadyTracking) as started:
             client.start(workspace_id=1, user_id=42, contract_id=20)
-        assert started.value.status == 400 and "already has an active tracker" in (
-            started.value.api_message or ""
-        )
+        assert started.value.status == 400
+        assert "already has an active tracker" in (started.value.api_message or "")
         assert sandbox.control.tracking(42).since == since  # running tracker untouched
         client.stop(workspace_id=1, user_id=42)
         with pytest.raises(NotTracking) as stopped:
             client.stop(workspace_id=1, user_id=42)
-        assert stopped.value.status == 400 and stopped.value.latency_ms > 0
+        assert stopped.value.status == 400
+        assert stopped.value.latency_ms > 0
 
 
 def test_unknown_token_is_unauthorized(sandbox):
     """A token the API does not know raises Unauthorized (401) with the API's message."""
-    with client_for(sandbox, token="not-a-real-token") as client, pytest.raises(Unauthorized) as err:
+    with (
+        client_for(sandbox, token="not-a-real-token") as client,
+        pytest.raises(Unauthorized) as err,
+    ):
         client.workspaces()
-    assert err.value.status == 401 and "Unauthenticated" in (err.value.api_message or "")
+    assert err.value.status == 401
+    assert "Unauthenticated" in (err.value.api_message or "")
 
 
 def test_regular_user_token_is_forbidden(sandbox):
@@ -83,7 +85,8 @@ def test_invalid_start_is_rejected_with_api_message(sandbox, kwargs, fragment):
     """A start the API refuses for another reason is Rejected, carrying its message."""
     with client_for(sandbox) as client, pytest.raises(Rejected) as err:
         client.start(workspace_id=1, **kwargs)
-    assert err.value.status == 400 and fragment in (err.value.api_message or "")
+    assert err.value.status == 400
+    assert fragment in (err.value.api_message or "")
     assert not isinstance(err.value, AlreadyTracking | NotTracking)
     assert sandbox.control.state().trackers == []
 
@@ -103,7 +106,8 @@ def test_rate_limit_is_rate_limited_with_retry_after(sandbox_factory):
             client.workspaces()
         with pytest.raises(RateLimited) as err:
             client.workspaces()
-    assert err.value.status == 429 and 1 <= err.value.retry_after_s <= 60
+    assert err.value.status == 429
+    assert 1 <= err.value.retry_after_s <= 60
 
 
 def test_server_errors_and_outage_are_transient(sandbox):
@@ -130,7 +134,8 @@ def test_hanging_request_times_out_as_transient(sandbox_factory):
         with pytest.raises(Transient) as err:
             client.start(workspace_id=1, user_id=42)
         assert time.monotonic() - started < 1.2
-    assert err.value.status is None and "timed out" in str(err.value)
+    assert err.value.status is None
+    assert "timed out" in str(err.value)
     assert 250 <= (err.value.latency_ms or 0) < 1200
 
 
@@ -142,4 +147,5 @@ def test_connection_refused_is_transient():
     client = WebWorkClient(base_url=f"http://127.0.0.1:{port}/api/v2", token=SecretStr("tok-1234"))
     with client, pytest.raises(Transient) as err:
         client.current(workspace_id=1, user_id=42)
-    assert err.value.status is None and isinstance(err.value, WebWorkError)
+    assert err.value.status is None
+    assert isinstance(err.value, WebWorkError)

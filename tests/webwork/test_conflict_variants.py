@@ -48,7 +48,8 @@ def test_matched_wording_classified_without_confirmation(sandbox, status, alread
         with pytest.raises(NotTracking) as stopped:
             client.stop(workspace_id=1, user_id=42)
     assert started.value.status == stopped.value.status == status
-    assert started.value.api_message == already and "matched pattern" in str(started.value)
+    assert started.value.api_message == already
+    assert "matched pattern" in str(started.value)
     paths = [c.path for c in sandbox.control.calls(since=before)]
     assert "/api/v2/time-tracking/current-data" not in paths
 
@@ -67,7 +68,8 @@ def test_unmatched_wording_confirmed_via_current_data(sandbox, status, already, 
             client.stop(workspace_id=1, user_id=42)
     assert "confirmed via current-data" in str(started.value)
     assert "confirmed via current-data" in str(stopped.value)
-    assert started.value.status == status and started.value.api_message == already
+    assert started.value.status == status
+    assert started.value.api_message == already
 
 
 @pytest.mark.parametrize("status", STATUSES)
@@ -78,7 +80,8 @@ def test_unmatched_wording_without_confirmation_is_rejected(sandbox, status):
         client.start(workspace_id=1, user_id=42)
         with pytest.raises(Rejected) as err:
             client.start(workspace_id=1, user_id=42)
-    assert err.value.status == status and not isinstance(err.value, AlreadyTracking)
+    assert err.value.status == status
+    assert not isinstance(err.value, AlreadyTracking)
 
 
 def test_wording_in_error_field_is_matched(sandbox):
@@ -108,7 +111,7 @@ def test_status_outside_conflict_set_is_rejected_even_if_worded(sandbox):
 
 
 def test_desktop_tracker_invisible_to_current_data_stays_rejected(sandbox):
-    """A tracker current-data cannot see (desktop app) cannot be confirmed: Rejected, not success."""
+    """A tracker current-data cannot see (desktop app) is not confirmed: Rejected, not success."""
     sandbox.control.set_config(already_tracking_message="Conflict")
     sandbox.control.set_tracker(42, contract_id=20, source="desktop")
     with client_for(sandbox) as client:

@@ -104,4 +104,5 @@ def test_unknown_fields_are_ignored():
     )
     with _client_answering(200, body) as client:
         result = client.stop(workspace_id=1, user_id=42)
-    assert result.at == datetime(2024, 1, 15, 12, 30, tzinfo=UTC) and result.message is None
+    assert result.at == datetime(2024, 1, 15, 12, 30, tzinfo=UTC)
+    assert result.message is None
