@@ -27,8 +27,11 @@ Path = tuple[str | int, ...]
 Lines = dict[Path, int]
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML-1.2-like implicit typing (see the module docstring)."""
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when available
+
+
+class _Loader(_Base):  # type: ignore[misc]
+    """SafeLoader (libyaml-backed when available) with YAML-1.2-like implicit typing."""
 
 
 _Loader.yaml_implicit_resolvers = {
