@@ -15,12 +15,24 @@ from worker.rules.loader import Ruleset, load_ruleset
 ICS = Path(__file__).parent / "ics"
 
 PEOPLE = [
-    {"email": "ana@example.com", "name": "Ana Example", "timezone": "Europe/Berlin",
-     "groups": ["office"]},
-    {"email": "bo@example.com", "name": "Bo Example", "timezone": "America/Chicago",
-     "groups": ["office"]},
-    {"email": "cy@example.com", "name": "Cy Example", "timezone": "Australia/Sydney",
-     "groups": ["night"]},
+    {
+        "email": "ana@example.com",
+        "name": "Ana Example",
+        "timezone": "Europe/Berlin",
+        "groups": ["office"],
+    },
+    {
+        "email": "bo@example.com",
+        "name": "Bo Example",
+        "timezone": "America/Chicago",
+        "groups": ["office"],
+    },
+    {
+        "email": "cy@example.com",
+        "name": "Cy Example",
+        "timezone": "Australia/Sydney",
+        "groups": ["night"],
+    },
 ]
 
 RULES = [

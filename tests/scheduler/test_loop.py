@@ -27,8 +27,9 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
-def make(settings: Settings, client: redis.Redis, tmp_path: Path, clock: ManualClock,
-         **rules: object) -> Scheduler:
+def make(
+    settings: Settings, client: redis.Redis, tmp_path: Path, clock: ManualClock, **rules: object
+) -> Scheduler:
     ruleset = load_ruleset(write_rules(tmp_path / "rules", **rules))  # type: ignore[arg-type]
     queue = TriggerQueue(make_broker(client, Keys(settings.namespace)))
     return Scheduler(settings, client, ruleset, queue, clock=clock)
@@ -43,12 +44,13 @@ SCHEDULES = [
 def test_downtime_across_fires_enqueues_late_within_grace_and_records_missed(
     settings: Settings, redis_client: redis.Redis, tmp_path: Path
 ) -> None:
-    """Down 08:00-09:30: the 09:20 fire is enqueued late, the 09:00 one (beyond 15 min) is missed."""
+    """Down 08:00-09:30: the 09:20 fire is enqueued late, 09:00 (beyond 15 min) is missed."""
     settings = settings.model_copy(update={"catchup_grace_s": 900})
     clock = ManualClock(utc(2026, 3, 30, 6, 0))  # 08:00 CEST, a Monday
     first = make(settings, redis_client, tmp_path, clock, schedules=SCHEDULES)
     report = first.tick()
-    assert report.enqueued == [] and report.missed == []
+    assert report.enqueued == []
+    assert report.missed == []
     assert first.cursor() == utc(2026, 3, 30, 6, 0)
     clock.set(utc(2026, 3, 30, 7, 30))  # restarted at 09:30 CEST
     again = make(settings, redis_client, tmp_path, clock, schedules=SCHEDULES)
@@ -56,7 +58,8 @@ def test_downtime_across_fires_enqueues_late_within_grace_and_records_missed(
     early = "schedule:early:ana@example.com:2026-03-30"
     later = "schedule:later:ana@example.com:2026-03-30"
     assert report.missed == [early]
-    assert report.enqueued == [later] and report.late == [later]
+    assert report.enqueued == [later]
+    assert report.late == [later]
     queued = queued_triggers(redis_client, settings.namespace)
     assert [(t["id"], t["late"]) for t in queued] == [(later, True)]
     assert queued[0]["occurred_at"].startswith("2026-03-30T07:20:00")
@@ -92,7 +95,8 @@ def test_on_time_fires_are_not_late_and_two_leaders_enqueue_once(
     two.tick()
     clock.set(utc(2026, 3, 30, 7, 0, 1))
     a, b = one.tick(), two.tick()
-    assert a.enqueued == ["schedule:early:ana@example.com:2026-03-30"] and a.late == []
+    assert a.enqueued == ["schedule:early:ana@example.com:2026-03-30"]
+    assert a.late == []
     assert b.enqueued == []
     queued = queued_triggers(redis_client, settings.namespace)
     assert [(t["id"], t["late"]) for t in queued] == [
@@ -114,12 +118,14 @@ def test_failed_enqueue_keeps_the_fire_for_the_next_tick(
     scheduler = make(settings, redis_client, tmp_path, clock, schedules=SCHEDULES)
     scheduler.tick()
     good_queue = scheduler.queue
-    dead = redis.Redis(host="127.0.0.1", port=_dead_port(), socket_connect_timeout=0.2,
-                       retry=Retry(NoBackoff(), 0))
+    dead = redis.Redis(
+        host="127.0.0.1", port=_dead_port(), socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0)
+    )
     scheduler.queue = TriggerQueue(make_broker(dead, Keys(settings.namespace)))
     clock.set(utc(2026, 3, 30, 7, 0, 30))
     report = scheduler.tick()
-    assert report.failed and report.enqueued == []
+    assert report.failed
+    assert report.enqueued == []
     assert scheduler.cursor() == utc(2026, 3, 30, 6, 59)
     scheduler.queue = good_queue
     clock.advance(timedelta(seconds=1))
@@ -130,10 +136,16 @@ def test_failed_enqueue_keeps_the_fire_for_the_next_tick(
 def test_feed_window_scrolling_is_not_a_cancellation_but_a_deletion_is(
     settings: Settings, redis_client: redis.Redis, tmp_path: Path
 ) -> None:
-    """Yesterday's shift leaving the feed stays planned; tomorrow's leaving it is deleted; a move moves."""
+    """Yesterday's shift leaving the feed stays planned; tomorrow's leaving it is deleted."""
     settings = settings.model_copy(update={"catchup_grace_s": 900})
-    calendars = [{"name": "win", "path": "calendars/window.ics", "person": "ana@example.com",
-                  "poll_interval": "1m"}]
+    calendars = [
+        {
+            "name": "win",
+            "path": "calendars/window.ics",
+            "person": "ana@example.com",
+            "poll_interval": "1m",
+        }
+    ]
     rules_dir = tmp_path / "rules"
     write_rules(rules_dir, calendars=calendars)
     shutil.copy(ICS / "window-v1.ics", rules_dir / "calendars" / "window.ics")
@@ -159,15 +171,22 @@ def test_feed_window_scrolling_is_not_a_cancellation_but_a_deletion_is(
     assert not any("tomorrow@window" in i for i in ids), "deleted inside the window"
     # the scrolled-out shift was missed while down: recorded, never silently dropped
     assert report.missed == [f"{yesterday}:end:ana@example.com"]
-    thursday = [f for f in restarted.plans.due("win", utc(2026, 3, 12), utc(2026, 3, 13))
-                if f.trigger.kind.value == "shift_start"]
+    thursday = [
+        f
+        for f in restarted.plans.due("win", utc(2026, 3, 12), utc(2026, 3, 13))
+        if f.trigger.kind.value == "shift_start"
+    ]
     assert [f.at for f in thursday] == [utc(2026, 3, 12, 9)]
     # a single (non-recurring) event has no RECURRENCE-ID: its occurrence key is its start
-    assert thursday[0].id == "calendar:win:thursday@window:2026-03-12T09:00:00Z:start:ana@example.com"
+    assert (
+        thursday[0].id == "calendar:win:thursday@window:2026-03-12T09:00:00Z:start:ana@example.com"
+    )
     # down again; back 5 minutes after Thursday's (moved) start: enqueued late, once
     clock.set(utc(2026, 3, 12, 9, 5))
     report = make(settings, redis_client, tmp_path, clock, calendars=calendars).tick()
-    assert report.enqueued == [thursday[0].id] and report.late == [thursday[0].id]
+    assert report.enqueued == [thursday[0].id]
+    assert report.late == [thursday[0].id]
     assert [t["id"] for t in queued_triggers(redis_client, settings.namespace)] == [
-        f"{yesterday}:start:ana@example.com", thursday[0].id
+        f"{yesterday}:start:ana@example.com",
+        thursday[0].id,
     ]

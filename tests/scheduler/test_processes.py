@@ -1,4 +1,4 @@
-"""Real `autoclock scheduler` processes on one Redis: every fire once, hand-over on SIGKILL, catch-up."""
+"""Real `autoclock scheduler` processes on one Redis: each fire once, SIGKILL hand-over."""
 
 from __future__ import annotations
 
@@ -38,12 +38,23 @@ def _env(redis_url: str, namespace: str, rules: Path, **extra: str) -> dict[str,
     return env
 
 
-def _start(env: dict[str, str], log: Path, start: datetime, speed: float, epoch: float
-           ) -> subprocess.Popen[bytes]:
+def _start(
+    env: dict[str, str], log: Path, start: datetime, speed: float, epoch: float
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [AUTOCLOCK, "scheduler", "--clock-start", start.isoformat(),
-         "--clock-speed", str(speed), "--clock-epoch", repr(epoch)],
-        env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"),
+        [
+            AUTOCLOCK,
+            "scheduler",
+            "--clock-start",
+            start.isoformat(),
+            "--clock-speed",
+            str(speed),
+            "--clock-epoch",
+            repr(epoch),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
     )
 
 
@@ -66,11 +77,19 @@ def _schedules() -> list[dict[str, object]]:
     """Every 5 minutes from 08:00Z to 08:55Z on Monday 2026-03-30, for each of three zones."""
     found: list[dict[str, object]] = []
     for minute in range(0, 60, 5):
-        for prefix, hour, email in (("b", 10, "ana@example.com"),   # Berlin, CEST (+2)
-                                    ("c", 3, "bo@example.com"),     # Chicago, CDT (-5)
-                                    ("s", 19, "cy@example.com")):   # Sydney, AEDT (+11)
-            found.append({"name": f"{prefix}-{minute:02d}", "at": f"{hour:02d}:{minute:02d}",
-                          "people": [email], "weekdays": ["mon"]})
+        for prefix, hour, email in (
+            ("b", 10, "ana@example.com"),  # Berlin, CEST (+2)
+            ("c", 3, "bo@example.com"),  # Chicago, CDT (-5)
+            ("s", 19, "cy@example.com"),
+        ):  # Sydney, AEDT (+11)
+            found.append(
+                {
+                    "name": f"{prefix}-{minute:02d}",
+                    "at": f"{hour:02d}:{minute:02d}",
+                    "people": [email],
+                    "weekdays": ["mon"],
+                }
+            )
     return found
 
 
@@ -78,7 +97,7 @@ def _schedules() -> list[dict[str, object]]:
 def test_two_replicas_enqueue_each_fire_once_and_hand_over_on_sigkill(
     redis_url: str, namespace: str, redis_client: redis.Redis, tmp_path: Path
 ) -> None:
-    """A simulated hour, 36 fires, leader SIGKILLed mid-way: takeover within the TTL, none lost or doubled."""
+    """Simulated hour, 36 fires, leader SIGKILLed: takeover within TTL, none lost or doubled."""
     rules = write_rules(tmp_path / "rules", schedules=_schedules())
     env = _env(redis_url, namespace, rules)
     speed = 120.0  # 2 simulated minutes per real second: the hour takes 30 s
@@ -119,7 +138,8 @@ def test_two_replicas_enqueue_each_fire_once_and_hand_over_on_sigkill(
     queued = queued_triggers(redis_client, namespace)
     ids = [t["id"] for t in queued]
     expected = {f"schedule:{s['name']}:{s['people'][0]}:2026-03-30" for s in _schedules()}  # type: ignore[index]
-    assert len(ids) == 36 and set(ids) == expected, sorted(set(expected) - set(ids))
+    assert len(ids) == 36, ids
+    assert set(ids) == expected, sorted(set(expected) - set(ids))
     survivor_log = logs[1 - leader].read_text()
     assert "leadership acquired" in survivor_log
     assert sum(1 for log in logs if "leadership acquired" in log.read_text()) == 2
@@ -130,21 +150,26 @@ def test_restart_across_fire_times_enqueues_late_within_grace_and_records_missed
     redis_url: str, namespace: str, redis_client: redis.Redis, tmp_path: Path
 ) -> None:
     """Stopped at 08:53, restarted at 09:30 (Berlin): 09:20 enqueued late, 09:00 recorded missed."""
-    rules = write_rules(tmp_path / "rules", schedules=[
-        {"name": "early", "at": "09:00", "people": ["ana@example.com"]},
-        {"name": "later", "at": "09:20", "people": ["ana@example.com"]},
-    ])
+    rules = write_rules(
+        tmp_path / "rules",
+        schedules=[
+            {"name": "early", "at": "09:00", "people": ["ana@example.com"]},
+            {"name": "later", "at": "09:20", "people": ["ana@example.com"]},
+        ],
+    )
     env = _env(redis_url, namespace, rules)
-    first = _start(env, tmp_path / "first.log", datetime(2026, 3, 30, 6, 50, tzinfo=UTC), 60.0,
-                   time.time())
+    first = _start(
+        env, tmp_path / "first.log", datetime(2026, 3, 30, 6, 50, tzinfo=UTC), 60.0, time.time()
+    )
     time.sleep(3.0)
     assert _stop(first) == 0
     assert queued_triggers(redis_client, namespace) == []
     cursor = float(redis_client.get(Keys(namespace)("scheduler", "cursor")) or 0)
     assert datetime(2026, 3, 30, 6, 50, tzinfo=UTC).timestamp() < cursor
     assert cursor < datetime(2026, 3, 30, 7, 0, tzinfo=UTC).timestamp()
-    second = _start(env, tmp_path / "second.log", datetime(2026, 3, 30, 7, 30, tzinfo=UTC), 1.0,
-                    time.time())
+    second = _start(
+        env, tmp_path / "second.log", datetime(2026, 3, 30, 7, 30, tzinfo=UTC), 1.0, time.time()
+    )
     deadline = time.monotonic() + 15
     while not queued_triggers(redis_client, namespace) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -166,8 +191,13 @@ def test_scheduler_refuses_invalid_rules(redis_url: str, namespace: str, tmp_pat
     """Broken rules: `autoclock scheduler` exits 3 and names the problem; nothing starts."""
     rules = write_rules(tmp_path / "rules", schedules=[{"name": "eod", "at": "25:00"}])
     result = subprocess.run(
-        [AUTOCLOCK, "scheduler"], env=_env(redis_url, namespace, rules),
-        capture_output=True, text=True, timeout=60, check=False,
+        [AUTOCLOCK, "scheduler"],
+        env=_env(redis_url, namespace, rules),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 3, result.stderr
-    assert "sources.yaml" in result.stderr and "25:00" in result.stderr
+    assert "sources.yaml" in result.stderr
+    assert "25:00" in result.stderr

@@ -19,27 +19,52 @@ def utc(*args: int) -> datetime:
 
 def test_nonexistent_wall_time_is_shifted_forward_by_the_gap() -> None:
     """02:30 does not exist on spring-forward days: it fires once, at 03:30 (new offset)."""
-    assert local_instant(datetime(2026, 3, 29).date(), time(2, 30), BERLIN) == utc(2026, 3, 29, 1, 30)
-    assert local_instant(datetime(2026, 3, 8).date(), time(2, 30), CHICAGO) == utc(2026, 3, 8, 8, 30)
-    assert local_instant(datetime(2026, 10, 4).date(), time(2, 30), SYDNEY) == utc(2026, 10, 3, 16, 30)
+    assert local_instant(datetime(2026, 3, 29).date(), time(2, 30), BERLIN) == utc(
+        2026, 3, 29, 1, 30
+    )
+    assert local_instant(datetime(2026, 3, 8).date(), time(2, 30), CHICAGO) == utc(
+        2026, 3, 8, 8, 30
+    )
+    assert local_instant(datetime(2026, 10, 4).date(), time(2, 30), SYDNEY) == utc(
+        2026, 10, 3, 16, 30
+    )
     assert utc(2026, 3, 29, 1, 30).astimezone(BERLIN).strftime("%H:%M %Z") == "03:30 CEST"
 
 
 def test_ambiguous_wall_time_fires_at_its_first_occurrence() -> None:
     """A wall time that happens twice on fall-back days is the first (summer-time) one."""
-    assert local_instant(datetime(2026, 10, 25).date(), time(2, 30), BERLIN) == utc(2026, 10, 25, 0, 30)
-    assert local_instant(datetime(2026, 11, 1).date(), time(1, 30), CHICAGO) == utc(2026, 11, 1, 6, 30)
-    assert local_instant(datetime(2026, 4, 5).date(), time(2, 30), SYDNEY) == utc(2026, 4, 4, 15, 30)
+    assert local_instant(datetime(2026, 10, 25).date(), time(2, 30), BERLIN) == utc(
+        2026, 10, 25, 0, 30
+    )
+    assert local_instant(datetime(2026, 11, 1).date(), time(1, 30), CHICAGO) == utc(
+        2026, 11, 1, 6, 30
+    )
+    assert local_instant(datetime(2026, 4, 5).date(), time(2, 30), SYDNEY) == utc(
+        2026, 4, 4, 15, 30
+    )
 
 
 def test_one_rule_fires_in_each_persons_zone_across_dst(make_rules: MakeRules) -> None:
-    """19:00 Mon-Sun is 19:00 local for Berlin, Chicago and Sydney, before and after their DST change."""
-    ruleset = make_rules(schedules=[{"name": "eod", "at": "19:00",
-                                     "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}])
-    fires = schedule_fires(ruleset.sources.schedules, ruleset.directory,
-                           utc(2026, 3, 27, 0, 0), utc(2026, 3, 31, 0, 0))
+    """19:00 Mon-Sun is 19:00 local for Berlin, Chicago and Sydney, across their DST change."""
+    ruleset = make_rules(
+        schedules=[
+            {
+                "name": "eod",
+                "at": "19:00",
+                "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+            }
+        ]
+    )
+    fires = schedule_fires(
+        ruleset.sources.schedules, ruleset.directory, utc(2026, 3, 27, 0, 0), utc(2026, 3, 31, 0, 0)
+    )
     ana = [f.at for f in fires if f.email == "ana@example.com"]
-    assert ana == [utc(2026, 3, 27, 18), utc(2026, 3, 28, 18), utc(2026, 3, 29, 17), utc(2026, 3, 30, 17)]
+    assert ana == [
+        utc(2026, 3, 27, 18),
+        utc(2026, 3, 28, 18),
+        utc(2026, 3, 29, 17),
+        utc(2026, 3, 30, 17),
+    ]
     for fire in fires:
         person = ruleset.directory.by_email(fire.email)
         assert person is not None
@@ -57,8 +82,7 @@ def test_one_rule_fires_in_each_persons_zone_across_dst(make_rules: MakeRules) -
 
 def test_gap_and_fold_days_fire_exactly_once(make_rules: MakeRules) -> None:
     """A 02:30 schedule fires once on spring-forward and once on fall-back day, for each zone."""
-    ruleset = make_rules(schedules=[{"name": "night-check", "at": "02:30",
-                                     "weekdays": ["sun"]}])
+    ruleset = make_rules(schedules=[{"name": "night-check", "at": "02:30", "weekdays": ["sun"]}])
     for day, zone, email in [
         (datetime(2026, 3, 29), BERLIN, "ana@example.com"),
         (datetime(2026, 10, 25), BERLIN, "ana@example.com"),
@@ -69,20 +93,26 @@ def test_gap_and_fold_days_fire_exactly_once(make_rules: MakeRules) -> None:
     ]:
         start = day.replace(tzinfo=zone).astimezone(UTC)
         end = day.replace(hour=23, minute=59, tzinfo=zone).astimezone(UTC)
-        fires = [f for f in schedule_fires(ruleset.sources.schedules, ruleset.directory, start, end)
-                 if f.email == email]
+        fires = [
+            f
+            for f in schedule_fires(ruleset.sources.schedules, ruleset.directory, start, end)
+            if f.email == email
+        ]
         assert len(fires) == 1, (day, zone)
         assert fires[0].at.astimezone(zone).date() == day.date()
 
 
 def test_people_and_groups_select_who_a_schedule_fires_for(make_rules: MakeRules) -> None:
     """A schedule with people/groups fires only for them; weekdays are the local weekdays."""
-    ruleset = make_rules(schedules=[
-        {"name": "night-end", "at": "06:00", "groups": ["night"], "weekdays": ["mon"]},
-        {"name": "ana-only", "at": "12:00", "people": ["ana@example.com"]},
-    ])
-    fires = schedule_fires(ruleset.sources.schedules, ruleset.directory,
-                           utc(2026, 3, 29, 0), utc(2026, 3, 31, 0))
+    ruleset = make_rules(
+        schedules=[
+            {"name": "night-end", "at": "06:00", "groups": ["night"], "weekdays": ["mon"]},
+            {"name": "ana-only", "at": "12:00", "people": ["ana@example.com"]},
+        ]
+    )
+    fires = schedule_fires(
+        ruleset.sources.schedules, ruleset.directory, utc(2026, 3, 29, 0), utc(2026, 3, 31, 0)
+    )
     assert {(f.trigger.source, f.email) for f in fires} == {
         ("schedule:night-end", "cy@example.com"),
         ("schedule:ana-only", "ana@example.com"),

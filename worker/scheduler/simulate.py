@@ -125,8 +125,10 @@ def render(report: DayReport) -> str:
             detail = fire.trigger.attributes.get("summary") or fire.trigger.attributes.get(
                 "scheduled", ""
             )
+            shift = (utc.date() - local.date()).days
+            mark = f"{shift:+d}d" if shift else "   "
             lines.append(
-                f"  {local:%H:%M} {local.tzname():<5} {utc:%H:%M}Z  "
+                f"  {local:%H:%M} {local.tzname():<5} {utc:%H:%M}Z{mark}  "
                 f"{fire.trigger.kind.value:<11}  {fire.trigger.source:<24} "
                 f"{detail[:24]:<24}  -> {_decision(decision)}"
             )
