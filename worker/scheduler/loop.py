@@ -173,7 +173,16 @@ class Scheduler:
         except CalendarError as exc:  # the stored copy was checked, so this is unexpected
             log.error("calendar feed unreadable", feed=source.name, reason=str(exc))
             return
-        plan = calendar_fires(source, calendar, self.ruleset.directory, start, now + HORIZON)
+        try:
+            plan = calendar_fires(source, calendar, self.ruleset.directory, start, now + HORIZON)
+        except Exception as exc:  # a feed the expander chokes on must not stop the others
+            log.error(
+                "calendar feed cannot be expanded; keeping its previous plan",
+                feed=source.name,
+                error=type(exc).__name__,
+                reason=str(exc)[:200],
+            )
+            return
         deleted = self.plans.replace(source.name, plan.fires, now=now, grace=self.grace)
         self._planned_at[source.name] = now
         for problem in plan.problems[:20]:
@@ -291,6 +300,8 @@ class Scheduler:
                         self.tick(leading=elector.is_leader)
                     except (redis.RedisError, OSError) as exc:
                         log.warning("scheduler tick failed", error=type(exc).__name__)
+                    except Exception:  # keep scheduling: log the bug, retry next tick
+                        log.exception("scheduler tick crashed")
                 stop.wait(self.settings.scheduler_tick_s)
         finally:
             elector.stop(release=True)
