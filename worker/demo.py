@@ -21,13 +21,16 @@ from zoneinfo import ZoneInfo
 from pydantic import SecretStr
 
 from worker.models import Outcome, Result, Trigger, TriggerKind, utcnow
-from worker.pipeline.runtime import build_pipeline
+from worker.pipeline.broker import ACTIONS_QUEUE, TRIGGERS_QUEUE
+from worker.pipeline.runtime import Pipeline, build_pipeline
 from worker.rules.loader import load_ruleset
 from worker.sandbox.app import create_app
+from worker.sandbox.models import SandboxConfig
 from worker.sandbox.seed import Seed
 from worker.sandbox.server import serve_in_thread
 from worker.settings import Settings
 from worker.store import connect
+from worker.webwork.client import WebWorkClient
 
 __all__ = ["DEMO_DAY", "run_demo"]
 
@@ -41,7 +44,7 @@ SANDBOX_OWNER_TOKEN = "sandbox-owner-token"  # noqa: S105 - the sandbox's publis
 
 @dataclass(frozen=True)
 class Step:
-    at: str  # local time in Berlin, HH:MM
+    at: str  # local time, HH:MM, in ``zone``
     story: str
     kind: TriggerKind
     subject: str
@@ -49,33 +52,108 @@ class Step:
     attributes: dict[str, str]
     expect: Result
     same_as: int | None = None  # index of an earlier step whose trigger is delivered again
+    zone: str = "Europe/Berlin"
+    before: Callable[[WebWorkClient], None] | None = None  # something a person does first
 
     def instant(self) -> datetime:
         hour, minute = (int(p) for p in self.at.split(":"))
-        return datetime(DEMO_DAY.year, DEMO_DAY.month, DEMO_DAY.day, hour, minute, tzinfo=BERLIN)
+        return datetime(
+            DEMO_DAY.year, DEMO_DAY.month, DEMO_DAY.day, hour, minute, tzinfo=ZoneInfo(self.zone)
+        )
 
 
+def _sam_starts_in_the_app(client: WebWorkClient) -> None:
+    """Sam starts the tracker in WebWork's own app: autoclock does not know."""
+    client.start(workspace_id=1, user_id=43, contract_id=21, description="started in the app")
+
+
+_KISI = "webhook:kisi-hq"
+_EOD = "schedule:end-of-day"
 SCRIPT = [
-    Step("08:55", "Dana's shift starts in the team calendar", TriggerKind.SHIFT_START,
-         "dana.ruiz@example.com", "calendar:team-shifts", {"summary": "Front desk"},
-         Result.STARTED),
-    Step("08:58", "Dana badges in at the main entrance", TriggerKind.BADGE_IN,
-         "04A1B2C3", "webhook:kisi-hq", {"door": "Main Entrance"}, Result.ALREADY_TRACKING),
-    Step("08:58", "Kisi delivers the same badge-in again", TriggerKind.BADGE_IN,
-         "04A1B2C3", "webhook:kisi-hq", {"door": "Main Entrance"}, Result.DUPLICATE,
-         same_as=1),
-    Step("09:02", "Sam badges in", TriggerKind.BADGE_IN, "04B2C3D4", "webhook:kisi-hq",
-         {"door": "Main Entrance"}, Result.STARTED),
-    Step("10:15", "A badge nobody owns is scanned", TriggerKind.BADGE_IN, "DEADBEEF",
-         "webhook:kisi-hq", {"door": "Main Entrance"}, Result.UNKNOWN_PERSON),
-    Step("17:31", "Dana leaves through the back exit", TriggerKind.BADGE_OUT, "04A1B2C3",
-         "webhook:kisi-hq", {"door": "Back Exit"}, Result.STOPPED),
-    Step("19:00", "End of day: stop Sam, still tracking", TriggerKind.TICK,
-         "sam.lee@example.com", "schedule:end-of-day", {"schedule": "end-of-day"},
-         Result.STOPPED),
-    Step("19:00", "End of day: Dana already left", TriggerKind.TICK,
-         "dana.ruiz@example.com", "schedule:end-of-day", {"schedule": "end-of-day"},
-         Result.NOT_TRACKING),
+    Step(
+        "08:55",
+        "Dana's shift starts in the team calendar",
+        TriggerKind.SHIFT_START,
+        "dana.ruiz@example.com",
+        "calendar:team-shifts",
+        {"summary": "Front desk"},
+        Result.STARTED,
+    ),
+    Step(
+        "08:58",
+        "Dana badges in at the main entrance",
+        TriggerKind.BADGE_IN,
+        "04A1B2C3",
+        _KISI,
+        {"door": "Main Entrance"},
+        Result.NO_RULE,
+    ),
+    Step(
+        "08:58",
+        "Kisi delivers the same badge-in again",
+        TriggerKind.BADGE_IN,
+        "04A1B2C3",
+        _KISI,
+        {"door": "Main Entrance"},
+        Result.DUPLICATE,
+        same_as=1,
+    ),
+    Step(
+        "09:02",
+        "Sam, who started the tracker in the WebWork app, badges in",
+        TriggerKind.BADGE_IN,
+        "04B2C3D4",
+        _KISI,
+        {"door": "Main Entrance"},
+        Result.ALREADY_TRACKING,
+        before=_sam_starts_in_the_app,
+    ),
+    Step(
+        "10:15",
+        "A badge nobody owns is scanned",
+        TriggerKind.BADGE_IN,
+        "DEADBEEF",
+        _KISI,
+        {"door": "Main Entrance"},
+        Result.UNKNOWN_PERSON,
+    ),
+    Step(
+        "17:31",
+        "Dana leaves through the back exit",
+        TriggerKind.BADGE_OUT,
+        "04A1B2C3",
+        _KISI,
+        {"door": "Back Exit"},
+        Result.STOPPED,
+    ),
+    Step(
+        "19:00",
+        "End of day in Berlin: Sam is still tracking",
+        TriggerKind.TICK,
+        "sam.lee@example.com",
+        _EOD,
+        {"schedule": "end-of-day"},
+        Result.STOPPED,
+    ),
+    Step(
+        "19:00",
+        "End of day in Berlin: Dana already left",
+        TriggerKind.TICK,
+        "dana.ruiz@example.com",
+        _EOD,
+        {"schedule": "end-of-day"},
+        Result.NO_RULE,
+    ),
+    Step(
+        "19:00",
+        "End of day in Chicago: Kim's state is unknown, so autoclock asks",
+        TriggerKind.TICK,
+        "kim.park@example.com",
+        _EOD,
+        {"schedule": "end-of-day"},
+        Result.NOT_TRACKING,
+        zone="America/Chicago",
+    ),
 ]
 
 
@@ -96,31 +174,50 @@ def run_demo(settings: Settings, echo: Callable[[str], None], *, timeout_s: floa
     """Play the scripted day; True when every step ended as expected."""
     seed = Seed.sample()
     with serve_in_thread(create_app(seed, _sandbox_config())) as sandbox:
-        configured = settings.model_copy(update={
-            "webwork_base_url": sandbox.api_url,
-            "webwork_token": SecretStr(SANDBOX_OWNER_TOKEN),
-            "webwork_workspace_id": 1,
-            "webwork_rpm": DEMO_RPM,
-        })
+        configured = settings.model_copy(
+            update={
+                "webwork_base_url": sandbox.api_url,
+                "webwork_token": SecretStr(SANDBOX_OWNER_TOKEN),
+                "webwork_workspace_id": 1,
+                "webwork_rpm": DEMO_RPM,
+            }
+        )
         handle = connect(configured)
         ruleset = load_ruleset(configured.rules_dir, default_timezone=configured.timezone)
         pipeline = build_pipeline(configured, handle, ruleset)
+        app_client = WebWorkClient(base_url=sandbox.api_url, token=SecretStr(SANDBOX_OWNER_TOKEN))
         clock = ShiftedClock()
         pipeline.context.clock = clock
         pipeline.start(threads=4)
-        echo(f"autoclock demo: sandbox at {sandbox.url}, Redis at {_where(handle.url)}, "
-             f"{len(ruleset.directory.people)} people, {len(ruleset.rules)} rules")
+        _drain(pipeline, timeout_s)
+        for person in ruleset.directory.people:  # the sandbox is new: forget the old one's state
+            pipeline.context.state.forget(person.email)
+            pipeline.context.ledger.forget_order(person.email)
+        echo(
+            f"autoclock demo: sandbox at {sandbox.url}, Redis at {_where(handle.url)}, "
+            f"{len(ruleset.directory.people)} people, {len(ruleset.rules)} rules"
+        )
         echo(f"scripted day: {DEMO_DAY.isoformat()} (Europe/Berlin)\n")
         run = uuid.uuid4().hex[:8]
         triggers: list[Trigger] = []
         ok = True
         try:
             for step in SCRIPT:
-                trigger = (triggers[step.same_as] if step.same_as is not None else Trigger(
-                    id=f"demo-{run}-{len(triggers)}", source=step.source, kind=step.kind,
-                    subject=step.subject, occurred_at=step.instant(),
-                    attributes=step.attributes))
+                trigger = (
+                    triggers[step.same_as]
+                    if step.same_as is not None
+                    else Trigger(
+                        id=f"demo-{run}-{len(triggers)}",
+                        source=step.source,
+                        kind=step.kind,
+                        subject=step.subject,
+                        occurred_at=step.instant(),
+                        attributes=step.attributes,
+                    )
+                )
                 triggers.append(trigger)
+                if step.before is not None:
+                    step.before(app_client)
                 clock.set(step.instant() + timedelta(seconds=5))
                 seen = len(pipeline.context.outcomes.latest(10, trigger_id=trigger.id))
                 pipeline.queue.enqueue(trigger)
@@ -129,24 +226,42 @@ def run_demo(settings: Settings, echo: Callable[[str], None], *, timeout_s: floa
                 echo(_line(step, outcome))
         finally:
             pipeline.stop(timeout_ms=5_000)
+            app_client.close()
             tracking = sorted(str(uid) for uid in sandbox_tracking(sandbox.url))
             handle.close()
         echo(f"\nsandbox: tracking now for user ids {', '.join(tracking) or 'nobody'}")
         echo("every outcome above is in the history: `autoclock history`")
-        echo("demo " + ("finished: every step ended as expected" if ok
-                        else "FAILED: a step did not end as expected"))
+        echo(
+            "demo "
+            + (
+                "finished: every step ended as expected"
+                if ok
+                else "FAILED: a step did not end as expected"
+            )
+        )
         return ok
+
+
+def _drain(pipeline: Pipeline, timeout_s: float) -> None:
+    """Let the worker finish anything an earlier, interrupted run left in the queues."""
+    client = pipeline.context.db
+    prefix = pipeline.context.keys.dramatiq
+    names = [f"{prefix}:{q}" for q in (TRIGGERS_QUEUE, ACTIONS_QUEUE)]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        pending = sum(client.llen(n) + client.zcard(f"{n}.DQ") for n in names)
+        if pending == 0:
+            return
+        time.sleep(0.1)
 
 
 def sandbox_tracking(url: str) -> list[int]:
     from worker.sandbox.control import SandboxControl
 
-    return [int(uid) for uid in SandboxControl(url).state().tracking]
+    return [tracker.user_id for tracker in SandboxControl(url).state().trackers]
 
 
-def _sandbox_config() -> object:
-    from worker.sandbox.app import SandboxConfig
-
+def _sandbox_config() -> SandboxConfig:
     return SandboxConfig(rpm=DEMO_RPM)
 
 
@@ -172,5 +287,7 @@ def _line(step: Step, outcome: Outcome | None) -> str:
         return f"{step.at}  {step.story}\n       -> no outcome within the timeout"
     mark = "ok" if outcome.result is step.expect else f"EXPECTED {step.expect.value}"
     who = outcome.person or outcome.subject
-    return (f"{step.at}  {step.story}\n       -> {outcome.result.value:<16} {who}: "
-            f"{outcome.reason}  [{mark}]")
+    return (
+        f"{step.at}  {step.story}\n       -> {outcome.result.value:<16} {who}: "
+        f"{outcome.reason}  [{mark}]"
+    )

@@ -117,9 +117,7 @@ class RateLimited(WebWorkError):
         latency_ms: float | None = None,
     ) -> None:
         self.retry_after_s = retry_after_s
-        super().__init__(
-            description, status=status, api_message=api_message, latency_ms=latency_ms
-        )
+        super().__init__(description, status=status, api_message=api_message, latency_ms=latency_ms)
 
 
 class Transient(WebWorkError):

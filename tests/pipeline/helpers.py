@@ -25,8 +25,14 @@ def synthetic_email(i: int) -> str:
     return f"user{i}@example.com"
 
 
-def write_rules(directory: Path, people: int, *, start_user_id: int = 1000,
-                rules: dict[str, object] | None = None, with_user_ids: bool = True) -> Path:
+def write_rules(
+    directory: Path,
+    people: int,
+    *,
+    start_user_id: int = 1000,
+    rules: dict[str, object] | None = None,
+    with_user_ids: bool = True,
+) -> Path:
     """A rules directory with ``people`` synthetic people (matching ``Seed.synthetic``)."""
     directory.mkdir(parents=True, exist_ok=True)
     entries = []
@@ -42,8 +48,13 @@ def write_rules(directory: Path, people: int, *, start_user_id: int = 1000,
     return directory
 
 
-def wait_for_outcomes(log: OutcomeLog, count: int, *, timeout_s: float = 90.0,
-                      until: Callable[[list[Outcome]], bool] | None = None) -> list[Outcome]:
+def wait_for_outcomes(
+    log: OutcomeLog,
+    count: int,
+    *,
+    timeout_s: float = 90.0,
+    until: Callable[[list[Outcome]], bool] | None = None,
+) -> list[Outcome]:
     """Poll the outcome stream until ``count`` outcomes exist (bounded by ``timeout_s``)."""
     deadline = time.monotonic() + timeout_s
     outcomes: list[Outcome] = []

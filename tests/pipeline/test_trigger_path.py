@@ -14,14 +14,17 @@ T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
 
 def _badge(person: int, step: int, kind: TriggerKind) -> Trigger:
     return Trigger(
-        id=f"t-{person}-{step}", source="webhook:test", kind=kind,
-        subject=synthetic_email(person), occurred_at=T0 + timedelta(minutes=step),
+        id=f"t-{person}-{step}",
+        source="webhook:test",
+        kind=kind,
+        subject=synthetic_email(person),
+        occurred_at=T0 + timedelta(minutes=step),
     )
 
 
 def test_200_triggers_for_50_people_end_in_one_outcome_each(sandbox_factory, pipeline_factory):
     """Every trigger ends in exactly one outcome and the sandbox ends in the expected states."""
-    sandbox = sandbox_factory(seed=Seed.synthetic(50))
+    sandbox = sandbox_factory(seed=Seed.synthetic(50), rpm=0)
     pipeline = pipeline_factory(sandbox.api_url, sandbox.owner_token, people=50)
     expected_tracking = set()
     triggers = []
@@ -40,30 +43,47 @@ def test_200_triggers_for_50_people_end_in_one_outcome_each(sandbox_factory, pip
     assert len(outcomes) == 200
     assert per_trigger == Counter({t.id: 1 for t in triggers})
     assert {o.result for o in outcomes} <= {
-        Result.STARTED, Result.STOPPED, Result.SUPERSEDED,
-        Result.ALREADY_TRACKING, Result.NOT_TRACKING,
+        Result.STARTED,
+        Result.STOPPED,
+        Result.SUPERSEDED,
+        Result.ALREADY_TRACKING,
+        Result.NOT_TRACKING,
     }
     state = sandbox.control.state()
-    assert {int(uid) for uid in state.tracking} == expected_tracking
+    assert {tracker.user_id for tracker in state.trackers} == expected_tracking
 
 
 def test_duplicate_unknown_and_unmatched_triggers_are_outcomes(sandbox_factory, pipeline_factory):
     """A repeated trigger is a duplicate, an unknown badge and an unmatched kind are recorded."""
-    sandbox = sandbox_factory(seed=Seed.synthetic(2))
+    sandbox = sandbox_factory(seed=Seed.synthetic(2), rpm=0)
     pipeline = pipeline_factory(sandbox.api_url, sandbox.owner_token, people=2)
     start = _badge(0, 0, TriggerKind.BADGE_IN)
     pipeline.queue.enqueue(start)
     pipeline.queue.enqueue(start)
-    pipeline.queue.enqueue(Trigger(id="stranger", source="webhook:test",
-                                   kind=TriggerKind.BADGE_IN, subject="NOBODY-1",
-                                   occurred_at=T0))
-    pipeline.queue.enqueue(Trigger(id="shift", source="calendar:x", kind=TriggerKind.SHIFT_START,
-                                   subject=synthetic_email(1), occurred_at=T0))
+    pipeline.queue.enqueue(
+        Trigger(
+            id="stranger",
+            source="webhook:test",
+            kind=TriggerKind.BADGE_IN,
+            subject="NOBODY-1",
+            occurred_at=T0,
+        )
+    )
+    pipeline.queue.enqueue(
+        Trigger(
+            id="shift",
+            source="calendar:x",
+            kind=TriggerKind.SHIFT_START,
+            subject=synthetic_email(1),
+            occurred_at=T0,
+        )
+    )
 
     outcomes = wait_for_outcomes(pipeline.context.outcomes, 4)
 
     results = Counter(o.result for o in outcomes)
-    assert results == Counter({Result.STARTED: 1, Result.DUPLICATE: 1,
-                               Result.UNKNOWN_PERSON: 1, Result.NO_RULE: 1})
+    assert results == Counter(
+        {Result.STARTED: 1, Result.DUPLICATE: 1, Result.UNKNOWN_PERSON: 1, Result.NO_RULE: 1}
+    )
     starts = [c for c in sandbox.control.calls() if c.path.endswith("/time-tracking/start")]
     assert len(starts) == 1

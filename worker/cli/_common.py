@@ -45,8 +45,11 @@ def ruleset_or_exit(settings: Settings) -> Ruleset:
     try:
         return load_ruleset(settings.rules_dir, default_timezone=settings.timezone)
     except RulesError as exc:
-        click.echo(f"autoclock: refusing to start, {len(exc.problems)} problem(s) in "
-                   f"{settings.rules_dir}:", err=True)
+        click.echo(
+            f"autoclock: refusing to start, {len(exc.problems)} problem(s) in "
+            f"{settings.rules_dir}:",
+            err=True,
+        )
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)
         raise SystemExit(EXIT_CONFIG) from None

@@ -10,8 +10,14 @@ __all__ = ["COMMANDS"]
 
 
 @click.command("demo")
-@click.option("--timeout", "timeout_s", type=float, default=30.0, show_default=True,
-              help="Seconds to wait for each step's outcome.")
+@click.option(
+    "--timeout",
+    "timeout_s",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for each step's outcome.",
+)
 def demo_command(timeout_s: float) -> None:
     """Play a scripted working day against the local sandbox and print every outcome.
 
@@ -21,7 +27,7 @@ def demo_command(timeout_s: float) -> None:
     from worker.cli import EXIT_PROBLEMS
     from worker.demo import run_demo
 
-    settings = settings_or_exit(log_level="warning")
+    settings = settings_or_exit(log_level="error")
     ok = run_demo(settings, click.echo, timeout_s=timeout_s)
     raise SystemExit(0 if ok else EXIT_PROBLEMS)
 

@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime
 
 import click
+import redis
 
 from worker.cli._common import (
     echo_table,
@@ -32,8 +33,12 @@ log = get_logger(__name__)
 
 
 @click.command("worker")
-@click.option("--threads", type=click.IntRange(1, 256), default=None,
-              help="Worker threads (default AUTOCLOCK_WORKER_THREADS).")
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Worker threads (default AUTOCLOCK_WORKER_THREADS).",
+)
 def worker_command(threads: int | None) -> None:
     """Run the actors: evaluate triggers and apply start/stop actions until SIGTERM."""
     settings = settings_or_exit()
@@ -42,8 +47,13 @@ def worker_command(threads: int | None) -> None:
     pipeline = build_pipeline(settings, handle, ruleset)
     count = threads or settings.worker_threads
     pipeline.start(count)
-    log.info("worker started", threads=count, namespace=settings.namespace,
-             people=len(ruleset.directory.people), rules=len(ruleset.rules))
+    log.info(
+        "worker started",
+        threads=count,
+        namespace=settings.namespace,
+        people=len(ruleset.directory.people),
+        rules=len(ruleset.rules),
+    )
     wait_for_signal()
     log.info("worker stopping")
     pipeline.stop()
@@ -56,14 +66,18 @@ def worker_command(threads: int | None) -> None:
 @click.option("--result", type=click.Choice([r.value for r in Result]), help="Only this result.")
 @click.option("--trigger", "trigger_id", help="Only this trigger id.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def history_command(count: int, person: str | None, result: str | None,
-                    trigger_id: str | None, as_json: bool) -> None:
+def history_command(
+    count: int, person: str | None, result: str | None, trigger_id: str | None, as_json: bool
+) -> None:
     """Show the latest outcomes: what happened to each trigger, and why."""
     settings = settings_or_exit()
-    handle = redis_or_exit(settings)
-    outcomes = OutcomeLog(handle.client, Keys(settings.namespace)).latest(
-        count, person=person, result=Result(result) if result else None, trigger_id=trigger_id,
-    )
+    with redis_or_exit(settings) as handle:
+        outcomes = OutcomeLog(handle.client, Keys(settings.namespace)).latest(
+            count,
+            person=person,
+            result=Result(result) if result else None,
+            trigger_id=trigger_id,
+        )
     if as_json:
         for outcome in outcomes:
             click.echo(outcome.model_dump_json(exclude_none=True))
@@ -72,10 +86,19 @@ def history_command(count: int, person: str | None, result: str | None,
         click.echo("no outcomes recorded yet")
         return
     echo_table(
-        [{"at": o.recorded_at.strftime("%Y-%m-%d %H:%M:%S"), "result": o.result.value,
-          "person": o.person or o.subject, "verb": o.verb.value if o.verb else "-",
-          "source": o.source, "kind": o.kind.value, "http": str(o.http_status or "-"),
-          "reason": o.reason} for o in outcomes],
+        [
+            {
+                "at": o.recorded_at.strftime("%Y-%m-%d %H:%M:%S"),
+                "result": o.result.value,
+                "person": o.person or o.subject,
+                "verb": o.verb.value if o.verb else "-",
+                "source": o.source,
+                "kind": o.kind.value,
+                "http": str(o.http_status or "-"),
+                "reason": o.reason,
+            }
+            for o in outcomes
+        ],
         ["at", "result", "person", "verb", "source", "kind", "http", "reason"],
     )
 
@@ -90,21 +113,37 @@ def dlq_group() -> None:
 def dlq_list(as_json: bool) -> None:
     """List dead letters, oldest first."""
     settings = settings_or_exit()
-    handle = redis_or_exit(settings)
-    letters = DeadLetters(handle.client, Keys(settings.namespace)).list()
+    with redis_or_exit(settings) as handle:
+        letters = DeadLetters(handle.client, Keys(settings.namespace)).list()
     if as_json:
         for letter in letters:
-            click.echo(json.dumps({"id": letter.id, "result": letter.result.value,
-                                   "reason": letter.reason, "at": letter.at.isoformat(),
-                                   "action": letter.action.model_dump(mode="json")}))
+            click.echo(
+                json.dumps(
+                    {
+                        "id": letter.id,
+                        "result": letter.result.value,
+                        "reason": letter.reason,
+                        "at": letter.at.isoformat(),
+                        "action": letter.action.model_dump(mode="json"),
+                    }
+                )
+            )
         return
     if not letters:
         click.echo("no dead letters")
         return
     echo_table(
-        [{"id": d.id, "at": d.at.strftime("%Y-%m-%d %H:%M:%S"), "person": d.action.person,
-          "verb": d.action.verb.value, "result": d.result.value, "reason": d.reason}
-         for d in letters],
+        [
+            {
+                "id": d.id,
+                "at": d.at.strftime("%Y-%m-%d %H:%M:%S"),
+                "person": d.action.person,
+                "verb": d.action.verb.value,
+                "result": d.result.value,
+                "reason": d.reason,
+            }
+            for d in letters
+        ],
         ["id", "at", "person", "verb", "result", "reason"],
     )
 
@@ -112,8 +151,11 @@ def dlq_list(as_json: bool) -> None:
 @dlq_group.command("replay")
 @click.argument("entry_id", required=False)
 @click.option("--all", "replay_all", is_flag=True, help="Replay every dead letter.")
-@click.option("--no-deadline", is_flag=True,
-              help="Drop the rule's deadline (otherwise a late replay ends as expired).")
+@click.option(
+    "--no-deadline",
+    is_flag=True,
+    help="Drop the rule's deadline (otherwise a late replay ends as expired).",
+)
 def dlq_replay(entry_id: str | None, replay_all: bool, no_deadline: bool) -> None:
     """Send dead letters back to the actions queue as new deliveries.
 
@@ -124,14 +166,17 @@ def dlq_replay(entry_id: str | None, replay_all: bool, no_deadline: bool) -> Non
     if bool(entry_id) == replay_all:
         raise click.UsageError("give one dead-letter ID or --all")
     settings = settings_or_exit()
-    handle = redis_or_exit(settings)
-    keys = Keys(settings.namespace)
-    store = DeadLetters(handle.client, keys)
-    letters = store.list() if replay_all else [d for d in [store.get(entry_id or "")] if d]
+    with redis_or_exit(settings) as handle:
+        _replay(handle.client, Keys(settings.namespace), entry_id, no_deadline=no_deadline)
+
+
+def _replay(client: redis.Redis, keys: Keys, entry_id: str | None, *, no_deadline: bool) -> None:
+    store = DeadLetters(client, keys)
+    letters = store.list() if entry_id is None else [d for d in [store.get(entry_id)] if d]
     if not letters:
         click.echo(f"no dead letter {entry_id!r}", err=True)
         raise SystemExit(1)
-    broker = make_broker(handle.client, keys)
+    broker = make_broker(client, keys)
     for letter in letters:
         update: dict[str, object] = {
             "delivery_id": f"{letter.action.delivery_id}~replay-{uuid.uuid4().hex[:8]}"
@@ -150,18 +195,22 @@ def status_command(as_json: bool) -> None:
     """Who is tracking, as far as autoclock knows (its own actions and WebWork's webhooks)."""
     settings = settings_or_exit()
     ruleset = ruleset_or_exit(settings)
-    handle = redis_or_exit(settings)
-    state = TrackerState(handle.client, Keys(settings.namespace),
-                         ttl_s=max(settings.known_state_ttl_s, 1))
+    with redis_or_exit(settings) as handle:
+        state = TrackerState(
+            handle.client, Keys(settings.namespace), ttl_s=max(settings.known_state_ttl_s, 1)
+        )
+        known_states = {p.email: state.get(p.email) for p in ruleset.directory.people}
     rows = []
     for person in ruleset.directory.people:
-        known = state.get(person.email)
-        rows.append({
-            "person": person.email,
-            "tracking": "unknown" if known is None else ("yes" if known.tracking else "no"),
-            "since": known.at.strftime("%Y-%m-%d %H:%M:%S") if known else "-",
-            "source": known.source if known else "-",
-        })
+        known = known_states[person.email]
+        rows.append(
+            {
+                "person": person.email,
+                "tracking": "unknown" if known is None else ("yes" if known.tracking else "no"),
+                "since": known.at.strftime("%Y-%m-%d %H:%M:%S") if known else "-",
+                "source": known.source if known else "-",
+            }
+        )
     if as_json:
         click.echo(json.dumps(rows))
     else:
@@ -171,17 +220,28 @@ def status_command(as_json: bool) -> None:
 @click.command("trigger")
 @click.option("--kind", type=click.Choice([k.value for k in TriggerKind]), required=True)
 @click.option("--subject", required=True, help="Email, badge id, vendor id or user id.")
-@click.option("--at", "at", type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"]),
-              default=None, help="When it happened (ISO with offset); default now.")
+@click.option(
+    "--at",
+    "at",
+    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"]),
+    default=None,
+    help="When it happened (ISO with offset); default now.",
+)
 @click.option("--attr", multiple=True, help="Attribute key=value (repeatable).")
 def trigger_command(kind: str, subject: str, at: datetime | None, attr: tuple[str, ...]) -> None:
     """Enqueue a manual trigger (source ``manual``); the worker evaluates it like any other."""
     settings = settings_or_exit()
-    handle = redis_or_exit(settings)
     attributes = dict(a.split("=", 1) for a in attr if "=" in a)
-    trigger = Trigger(id=f"manual:{uuid.uuid4()}", source="manual", kind=TriggerKind(kind),
-                      subject=subject, occurred_at=at or utcnow(), attributes=attributes)
-    TriggerQueue(make_broker(handle.client, Keys(settings.namespace))).enqueue(trigger)
+    trigger = Trigger(
+        id=f"manual:{uuid.uuid4()}",
+        source="manual",
+        kind=TriggerKind(kind),
+        subject=subject,
+        occurred_at=at or utcnow(),
+        attributes=attributes,
+    )
+    with redis_or_exit(settings) as handle:
+        TriggerQueue(make_broker(handle.client, Keys(settings.namespace))).enqueue(trigger)
     click.echo(trigger.id)
     sys.stdout.flush()
 

@@ -33,7 +33,7 @@ from worker.logs import get_logger
 from worker.models import TRACKING_AFTER, Action, Outcome, Result, Trigger, Verb
 from worker.pipeline.broker import ACTIONS_QUEUE, APPLY_ACTION, EVALUATE_TRIGGER, TRIGGERS_QUEUE
 from worker.pipeline.context import Context
-from worker.rules.evaluate import evaluate
+from worker.rules.evaluate import Decision, evaluate
 
 __all__ = ["ACTOR_OPTIONS", "Actors", "declare_actors", "send_action"]
 
@@ -79,8 +79,11 @@ def send_action(broker: RedisBroker, action: Action) -> None:
     """Enqueue ``action`` for ``apply_action`` (by name: no actor object needed)."""
     broker.enqueue(
         dramatiq.Message(
-            queue_name=ACTIONS_QUEUE, actor_name=APPLY_ACTION,
-            args=(action.model_dump(mode="json"),), kwargs={}, options={},
+            queue_name=ACTIONS_QUEUE,
+            actor_name=APPLY_ACTION,
+            args=(action.model_dump(mode="json"),),
+            kwargs={},
+            options={},
         )
     )
 
@@ -92,7 +95,9 @@ def declare_actors(broker: RedisBroker, ctx: Context) -> Actors:
         trigger = Trigger.model_validate(payload)
         delivery = _delivery_id()
         with structlog.contextvars.bound_contextvars(
-            actor=EVALUATE_TRIGGER, message_id=delivery, trigger_id=trigger.id,
+            actor=EVALUATE_TRIGGER,
+            message_id=delivery,
+            trigger_id=trigger.id,
             retries=_retries(),
         ):
             _evaluate(ctx, broker, trigger, delivery)
@@ -100,19 +105,31 @@ def declare_actors(broker: RedisBroker, ctx: Context) -> Actors:
     def apply_action(payload: dict[str, Any]) -> None:
         action = Action.model_validate(payload)
         with structlog.contextvars.bound_contextvars(
-            actor=APPLY_ACTION, message_id=_delivery_id(), trigger_id=action.trigger.id,
-            person=action.person, verb=action.verb.value, retries=_retries(),
+            actor=APPLY_ACTION,
+            message_id=_delivery_id(),
+            trigger_id=action.trigger.id,
+            person=action.person,
+            verb=action.verb.value,
+            retries=_retries(),
         ):
             _Apply(ctx, action).run()
 
     return Actors(
         evaluate_trigger=dramatiq.Actor(
-            evaluate_trigger, broker=broker, actor_name=EVALUATE_TRIGGER,
-            queue_name=TRIGGERS_QUEUE, priority=0, options=dict(ACTOR_OPTIONS),
+            evaluate_trigger,
+            broker=broker,
+            actor_name=EVALUATE_TRIGGER,
+            queue_name=TRIGGERS_QUEUE,
+            priority=0,
+            options=dict(ACTOR_OPTIONS),
         ),
         apply_action=dramatiq.Actor(
-            apply_action, broker=broker, actor_name=APPLY_ACTION,
-            queue_name=ACTIONS_QUEUE, priority=0, options=dict(ACTOR_OPTIONS),
+            apply_action,
+            broker=broker,
+            actor_name=APPLY_ACTION,
+            queue_name=ACTIONS_QUEUE,
+            priority=0,
+            options=dict(ACTOR_OPTIONS),
         ),
     )
 
@@ -128,25 +145,44 @@ def _evaluate(ctx: Context, broker: RedisBroker, trigger: Trigger, delivery: str
             return
         person = ctx.ruleset.directory.resolve(trigger.subject, source=trigger.source)
         if person is None:
-            record(Result.UNKNOWN_PERSON,
-                   f"no person in the directory has {trigger.subject!r} (email, badge or id)")
+            record(
+                Result.UNKNOWN_PERSON,
+                f"no person in the directory has {trigger.subject!r} (email, badge or id)",
+            )
             return
         decision = evaluate(trigger, person, ctx.ruleset, now=ctx.clock(), facts=ctx.facts)
         if decision.verb is None:
-            record(Result.NO_RULE, decision.reason, person=person.email)
+            record(Result.NO_RULE, _why_not(decision), person=person.email)
             return
         action = Action(
-            trigger=trigger, delivery_id=delivery, person=person.email, user_id=person.user_id,
-            verb=decision.verb, rule=decision.rule or "?", contract_id=decision.contract_id,
-            task_id=decision.task_id, description=decision.description,
-            deadline=trigger.occurred_at + decision.max_delay, reason=decision.reason,
+            trigger=trigger,
+            delivery_id=delivery,
+            person=person.email,
+            user_id=person.user_id,
+            verb=decision.verb,
+            rule=decision.rule or "?",
+            contract_id=decision.contract_id,
+            task_id=decision.task_id,
+            description=decision.description,
+            deadline=trigger.occurred_at + decision.max_delay,
+            reason=decision.reason,
         )
         send_action(broker, action)
     except Backpressure as exc:
         raise dramatiq.Retry("waiting for API budget", delay=exc.delay_ms) from None
-    except Exception as exc:  # noqa: BLE001 - every delivery ends in an outcome
+    except Exception as exc:
         log.exception("evaluation failed")
         record(Result.FAILED, f"evaluation failed: {type(exc).__name__}: {exc}")
+
+
+def _why_not(decision: Decision) -> str:
+    """The decision's summary plus why each rule that listens to this trigger was skipped."""
+    relevant = [
+        v for v in decision.verdicts if not v.matched and " does not match " not in v.reason
+    ]
+    if not relevant:
+        return decision.reason
+    return decision.reason + ": " + "; ".join(f"{v.rule} {v.reason}" for v in relevant)
 
 
 class _Apply:
@@ -163,8 +199,9 @@ class _Apply:
         ctx, action = self.ctx, self.action
         done = ctx.ledger.result(action.key)
         if done is not None:
-            self.finish(Result.DUPLICATE, f"this action already ended as {done.value}",
-                        ledger=False)
+            self.finish(
+                Result.DUPLICATE, f"this action already ended as {done.value}", ledger=False
+            )
             return
         token = ctx.locks.acquire(action.person)
         if token is None:
@@ -178,27 +215,34 @@ class _Apply:
         ctx, action = self.ctx, self.action
         done = ctx.ledger.result(action.key)
         if done is not None:
-            self.finish(Result.DUPLICATE, f"this action already ended as {done.value}",
-                        ledger=False)
+            self.finish(
+                Result.DUPLICATE, f"this action already ended as {done.value}", ledger=False
+            )
             return
         now = ctx.clock()
         if action.deadline is not None and now > action.deadline:
             late = (now - action.trigger.occurred_at).total_seconds()
-            self.finish(Result.EXPIRED,
-                        f"{late:.0f}s after the trigger, past the rule's deadline; not applied")
+            self.finish(
+                Result.EXPIRED,
+                f"{late:.0f}s after the trigger, past the rule's deadline; not applied",
+            )
             return
         last = ctx.ledger.last_applied(action.person)
         if last is not None and action.trigger.occurred_at < last:
-            self.finish(Result.SUPERSEDED,
-                        f"a newer trigger ({last.isoformat()}) was already applied")
+            self.finish(
+                Result.SUPERSEDED, f"a newer trigger ({last.isoformat()}) was already applied"
+            )
             return
         known = ctx.state.get(action.person)
         if known is not None:
             want = action.verb is Verb.START
             if known.tracking == want:
                 result = Result.ALREADY_TRACKING if want else Result.NOT_TRACKING
-                self.finish(result, f"known state from {known.source} at "
-                            f"{known.at.isoformat()}; no API call needed")
+                self.finish(
+                    result,
+                    f"known state from {known.source} at "
+                    f"{known.at.isoformat()}; no API call needed",
+                )
                 return
         try:
             self.call()
@@ -225,7 +269,7 @@ class _Apply:
         except WebWorkError as exc:
             self.note(exc)
             self.fail(Result.FAILED, str(exc))
-        except Exception as exc:  # noqa: BLE001 - every delivery ends in an outcome
+        except Exception as exc:
             log.exception("apply failed")
             self.fail(Result.FAILED, f"{type(exc).__name__}: {exc}")
 
@@ -243,18 +287,29 @@ class _Apply:
         workspace = ctx.workspace_id()
         if ctx.ledger.in_flight(action.key) and self.landed(workspace, user_id):
             return
-        ctx.ledger.mark_in_flight(action.key)
-        ctx.ledger.next_attempt(action.key)
-        if action.verb is Verb.START:
-            reply = ctx.client.start(
-                workspace_id=workspace, user_id=user_id, contract_id=action.contract_id,
-                task_id=action.task_id, description=action.description,
-            )
-            result = Result.STARTED
-        else:
-            reply = ctx.client.stop(workspace_id=workspace, user_id=user_id)
-            result = Result.STOPPED
-        self.status, self.latency_ms, self.api_message = reply.status, reply.latency_ms, reply.message
+        ctx.budget.prepay()
+        try:
+            ctx.ledger.mark_in_flight(action.key)
+            ctx.ledger.next_attempt(action.key)
+            if action.verb is Verb.START:
+                reply = ctx.client.start(
+                    workspace_id=workspace,
+                    user_id=user_id,
+                    contract_id=action.contract_id,
+                    task_id=action.task_id,
+                    description=action.description,
+                )
+                result = Result.STARTED
+            else:
+                reply = ctx.client.stop(workspace_id=workspace, user_id=user_id)
+                result = Result.STOPPED
+        finally:
+            ctx.budget.cancel()
+        self.status, self.latency_ms, self.api_message = (
+            reply.status,
+            reply.latency_ms,
+            reply.message,
+        )
         self.finish(result, action.reason or f"rule {action.rule}")
 
     def landed(self, workspace: int, user_id: int) -> bool:
@@ -263,8 +318,9 @@ class _Apply:
         tracking = current is not None
         if tracking == (self.action.verb is Verb.START):
             result = Result.STARTED if tracking else Result.STOPPED
-            self.finish(result, "an earlier attempt was interrupted; current-data shows it "
-                        "took effect")
+            self.finish(
+                result, "an earlier attempt was interrupted; current-data shows it took effect"
+            )
             return True
         return False
 
@@ -275,8 +331,12 @@ class _Apply:
             self.fail(Result.FAILED, f"gave up after {attempts} attempts: {exc}")
             return
         backoff_ms = min(ctx.settings.max_backoff_s * 1000, 1000 * 2 ** (attempts - 1))
-        log.warning("transient API error, will retry", error=str(exc), attempts=attempts,
-                    delay_ms=backoff_ms)
+        log.warning(
+            "transient API error, will retry",
+            error=str(exc),
+            attempts=attempts,
+            delay_ms=backoff_ms,
+        )
         raise dramatiq.Retry("transient API error", delay=_jitter(backoff_ms))
 
     def note(self, exc: WebWorkError) -> None:
@@ -302,7 +362,14 @@ class _Apply:
     def record(self, result: Result, reason: str, *, attempts: int | None = None) -> None:
         if attempts is None:
             attempts = self.ctx.ledger.attempts(self.action.key)
-        self.ctx.outcomes.record(Outcome.for_action(
-            self.action, result, reason, http_status=self.status, latency_ms=self.latency_ms,
-            attempts=attempts, api_message=self.api_message,
-        ))
+        self.ctx.outcomes.record(
+            Outcome.for_action(
+                self.action,
+                result,
+                reason,
+                http_status=self.status,
+                latency_ms=self.latency_ms,
+                attempts=attempts,
+                api_message=self.api_message,
+            )
+        )

@@ -44,7 +44,7 @@ def make_broker(client: redis.Redis, keys: Keys) -> RedisBroker:
     Middleware: Dramatiq's defaults (AgeLimit, TimeLimit, ShutdownNotifications, Callbacks,
     Pipelines, Retries) plus CurrentMessage, which the actors use for the message id.
     """
-    broker = RedisBroker(
+    broker = RedisBroker(  # type: ignore[no-untyped-call]
         client=client,
         namespace=keys.dramatiq,
         heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,

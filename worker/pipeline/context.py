@@ -13,13 +13,13 @@ from dramatiq.middleware import CurrentMessage
 
 from worker.errors import Backpressure, ConfigError, WebWorkError
 from worker.logs import get_logger
+from worker.metrics import ApiObserver
+from worker.models import utcnow
 from worker.pipeline.dlq import DeadLetters
 from worker.pipeline.ledger import Ledger, PersonLock
 from worker.pipeline.limiter import RateLimiter
 from worker.pipeline.outcomes import OutcomeLog
 from worker.pipeline.state import TrackerState
-from worker.metrics import ApiObserver
-from worker.models import utcnow
 from worker.rules.directory import Person
 from worker.rules.facts import HolidayFacts
 from worker.rules.loader import Ruleset
@@ -27,7 +27,7 @@ from worker.settings import Settings
 from worker.store import Keys
 from worker.webwork.client import WebWorkClient
 
-__all__ = ["ApiFacts", "Context"]
+__all__ = ["ApiFacts", "Budget", "Context"]
 
 log = get_logger(__name__)
 
@@ -43,12 +43,40 @@ def budget_holder() -> str:
     return f"thread-{threading.get_ident()}-{uuid.getnode()}"
 
 
+class Budget:
+    """The WebWork client's ``before_request`` hook: one slot of the shared budget per call.
+
+    :meth:`prepay` takes the slot *before* a call whose start must be recorded first (the
+    action ledger's in-flight mark), so waiting for budget never leaves a false in-flight
+    mark behind; the next request then uses the prepaid slot.
+    """
+
+    def __init__(self, limiter: RateLimiter) -> None:
+        self.limiter = limiter
+        self.local = threading.local()
+
+    def __call__(self) -> None:
+        if getattr(self.local, "prepaid", False):
+            self.local.prepaid = False
+            return
+        self.limiter.acquire(budget_holder())
+
+    def prepay(self) -> None:
+        """Take a slot now (or raise :class:`Backpressure`); the next request uses it."""
+        self.local.prepaid = False
+        self.limiter.acquire(budget_holder())
+        self.local.prepaid = True
+
+    def cancel(self) -> None:
+        self.local.prepaid = False
+
+
 @dataclass
 class Context:
     """Settings, Redis, rules and the WebWork client, shared by every actor thread."""
 
     settings: Settings
-    redis: redis.Redis
+    db: redis.Redis
     keys: Keys
     ruleset: Ruleset
     client: WebWorkClient
@@ -58,6 +86,7 @@ class Context:
     locks: PersonLock
     limiter: RateLimiter
     dead_letters: DeadLetters
+    budget: Budget
     clock: Callable[[], datetime] = utcnow
     """The pipeline's notion of now (the demo runs a scripted day on a shifted clock)."""
     facts: ApiFacts = field(init=False)
@@ -68,24 +97,29 @@ class Context:
 
     @classmethod
     def build(
-        cls, settings: Settings, client: redis.Redis, ruleset: Ruleset,
-        *, webwork: WebWorkClient | None = None,
+        cls,
+        settings: Settings,
+        client: redis.Redis,
+        ruleset: Ruleset,
+        *,
+        webwork: WebWorkClient | None = None,
     ) -> Context:
         """Wire the parts; the WebWork client asks the shared limiter before every call."""
         keys = Keys(settings.namespace)
         limiter = RateLimiter(client, keys, rpm=settings.webwork_rpm)
+        budget = Budget(limiter)
         if webwork is None:
             if settings.webwork_token is None:
                 raise ConfigError("WEBWORK_TOKEN is not set: the worker cannot call WebWork")
             webwork = WebWorkClient.from_settings(
                 settings,
-                before_request=lambda: limiter.acquire(budget_holder()),
+                before_request=budget,
                 observer=ApiObserver(client, keys),
             )
         lock_ttl = int(settings.webwork_timeout_s * 3 * 1000) + LOCK_MARGIN_MS
         return cls(
             settings=settings,
-            redis=client,
+            db=client,
             keys=keys,
             ruleset=ruleset,
             client=webwork,
@@ -95,6 +129,7 @@ class Context:
             locks=PersonLock(client, keys, ttl_ms=lock_ttl),
             limiter=limiter,
             dead_letters=DeadLetters(client, keys),
+            budget=budget,
         )
 
     def workspace_id(self) -> int:
@@ -145,7 +180,7 @@ class ApiFacts:
 
     def on_leave(self, person: Person, day: date) -> bool | None:
         key = self.ctx.keys("leave", person.email, day.isoformat())
-        cached = self.ctx.redis.get(key)
+        cached = self.ctx.db.get(key)
         if cached is not None:
             return cached in (b"1", "1")
         try:
@@ -153,8 +188,11 @@ class ApiFacts:
             if user_id is None:
                 return None
             leaves = self.ctx.client.leaves(
-                workspace_id=self.ctx.workspace_id(), user_id=user_id, status="approved",
-                date_from=day, date_to=day,
+                workspace_id=self.ctx.workspace_id(),
+                user_id=user_id,
+                status="approved",
+                date_from=day,
+                date_to=day,
             )
         except Backpressure:
             raise
@@ -162,14 +200,14 @@ class ApiFacts:
             log.warning("leave lookup failed", person=person.email, error=str(exc))
             return None
         on_leave = any(_full_day(leave, day) for leave in leaves)
-        self.ctx.redis.set(key, "1" if on_leave else "0", ex=int(self.LEAVE_CACHE.total_seconds()))
+        self.ctx.db.set(key, "1" if on_leave else "0", ex=int(self.LEAVE_CACHE.total_seconds()))
         return on_leave
 
 
 def _full_day(leave: object, day: date) -> bool:
     """An approved leave covering ``day`` that is not a half day (``leave_period`` 1 or 2)."""
-    start = getattr(leave, "start_date", None)
-    end = getattr(leave, "end_date", None) or start
-    if start is None or not (start <= day <= end):
+    start: date | None = getattr(leave, "start_date", None)
+    end: date | None = getattr(leave, "end_date", None) or start
+    if start is None or end is None or not (start <= day <= end):
         return False
     return getattr(leave, "leave_period", 0) in (0, None)

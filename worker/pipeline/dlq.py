@@ -36,8 +36,12 @@ class DeadLetters:
 
     def add(self, action: Action, result: Result, reason: str) -> str:
         entry_id = f"{action.key[:12]}-{action.delivery_id[-8:]}"
-        body = {"action": action.model_dump(mode="json"), "result": result.value,
-                "reason": reason, "at": utcnow().isoformat()}
+        body = {
+            "action": action.model_dump(mode="json"),
+            "result": result.value,
+            "reason": reason,
+            "at": utcnow().isoformat(),
+        }
         self.client.hset(self.keys("dlq"), entry_id, json.dumps(body))
         return entry_id
 

@@ -88,7 +88,9 @@ class Ledger:
         """Forget an action (after a final failure), so a replay may apply it."""
         self.client.delete(self.keys("action", action_key), self.keys("attempts", action_key))
 
-    def finish(self, action_key: str, result: Result, person: str, applied_at: datetime | None) -> None:
+    def finish(
+        self, action_key: str, result: Result, person: str, applied_at: datetime | None
+    ) -> None:
         """Record the final ``result``; with ``applied_at``, advance the person's order mark."""
         self._finish(
             keys=[self.keys("action", action_key), self.keys("last", person)],
@@ -108,6 +110,10 @@ class Ledger:
         return int(raw) if raw is not None else 0
 
     # ---- order
+
+    def forget_order(self, person: str) -> None:
+        """Forget the person's order mark (their tracker history starts anew)."""
+        self.client.delete(self.keys("last", person))
 
     def last_applied(self, person: str) -> datetime | None:
         """Time of the newest trigger applied for ``person``, or None."""

@@ -74,7 +74,11 @@ class RateLimiter:
         """
         wait = int(
             self._acquire(
-                keys=[self.keys("rl", "tat"), self.keys("rl", "pause"), self.keys("rl", "resv", holder)],
+                keys=[
+                    self.keys("rl", "tat"),
+                    self.keys("rl", "pause"),
+                    self.keys("rl", "resv", holder),
+                ],
                 args=[repr(self.spacing_ms), repr(self.grace_ms)],
             )
         )

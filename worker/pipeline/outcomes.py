@@ -78,8 +78,10 @@ class OutcomeLog:
         """The newest ``count`` outcomes matching the filters, oldest first."""
         found: list[Outcome] = []
         for outcome in self._newest_first(scan_limit):
-            if person and (outcome.person or "").lower() != person.lower() and (
-                outcome.subject.lower() != person.lower()
+            if (
+                person
+                and (outcome.person or "").lower() != person.lower()
+                and (outcome.subject.lower() != person.lower())
             ):
                 continue
             if result and outcome.result != result:
@@ -93,14 +95,16 @@ class OutcomeLog:
 
     def all(self) -> list[Outcome]:
         """Every outcome still in the stream, oldest first (tests and small installations)."""
-        entries = self.client.xrange(self.stream)
+        entries: list[tuple[bytes, dict[bytes, bytes]]] = self.client.xrange(self.stream)  # type: ignore[assignment]
         return [_parse(fields) for _id, fields in entries]
 
     def _newest_first(self, limit: int) -> Iterator[Outcome]:
         last = "+"
         seen = 0
         while seen < limit:
-            batch = self.client.xrevrange(self.stream, max=last, count=500)
+            batch: list[tuple[bytes, dict[bytes, bytes]]] = self.client.xrevrange(  # type: ignore[assignment]
+                self.stream, max=last, count=500
+            )
             if not batch:
                 return
             for entry_id, fields in batch:
@@ -108,13 +112,11 @@ class OutcomeLog:
                     continue
                 seen += 1
                 yield _parse(fields)
-            last_id = batch[-1][0]
-            last = last_id.decode() if isinstance(last_id, bytes) else str(last_id)
+            last = batch[-1][0].decode()
             if len(batch) < 500:
                 return
             last = f"({last}"
 
 
-def _parse(fields: dict[bytes, bytes] | dict[str, str]) -> Outcome:
-    raw = fields.get(b"json") or fields.get("json")  # type: ignore[call-overload]
-    return Outcome.model_validate(json.loads(raw))
+def _parse(fields: dict[bytes, bytes]) -> Outcome:
+    return Outcome.model_validate(json.loads(fields[b"json"]))

@@ -51,8 +51,11 @@ class Pipeline:
 
 
 def build_pipeline(
-    settings: Settings, handle: RedisHandle, ruleset: Ruleset,
-    *, webwork: WebWorkClient | None = None,
+    settings: Settings,
+    handle: RedisHandle,
+    ruleset: Ruleset,
+    *,
+    webwork: WebWorkClient | None = None,
 ) -> Pipeline:
     """Broker + context + actors on ``handle``'s Redis, under the settings' namespace."""
     keys = Keys(settings.namespace)

@@ -1,0 +1,90 @@
+"""``autoclock run``: worker, webhook server and scheduler in one process, for one site."""
+
+from __future__ import annotations
+
+import threading
+
+import click
+import uvicorn
+
+from worker.cli._common import redis_or_exit, ruleset_or_exit, settings_or_exit, wait_for_signal
+from worker.logs import get_logger
+from worker.metrics import metrics_route
+from worker.pipeline.runtime import build_pipeline
+from worker.scheduler.loop import Scheduler
+from worker.webhooks.app import create_app
+
+__all__ = ["COMMANDS"]
+
+log = get_logger(__name__)
+
+
+@click.command("run")
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Worker threads (default AUTOCLOCK_WORKER_THREADS).",
+)
+@click.option(
+    "--host", default=None, help="Webhook server address (default AUTOCLOCK_WEBHOOK_HOST)."
+)
+@click.option(
+    "--port", type=int, default=None, help="Webhook server port (default AUTOCLOCK_WEBHOOK_PORT)."
+)
+def run_command(threads: int | None, host: str | None, port: int | None) -> None:
+    """Run everything in one process: the worker, the webhook server and the scheduler.
+
+    With no REDIS_URL an embedded Redis is started under AUTOCLOCK_DATA_DIR, so one machine
+    with only Python runs a whole site. Stops cleanly on SIGTERM/SIGINT.
+    """
+    settings = settings_or_exit()
+    ruleset = ruleset_or_exit(settings)
+    handle = redis_or_exit(settings)
+    pipeline = build_pipeline(settings, handle, ruleset)
+    pipeline.start(threads or settings.worker_threads)
+
+    stop = threading.Event()
+    scheduler = Scheduler(settings, handle, ruleset, pipeline.queue)
+    scheduler_thread = threading.Thread(target=scheduler.run, args=(stop,), name="scheduler")
+    scheduler_thread.start()
+
+    keys = pipeline.context.keys
+    app = create_app(
+        settings,
+        client=handle.client,
+        keys=keys,
+        sources=ruleset.sources,
+        directory=ruleset.directory,
+        queue=pipeline.queue,
+        extra_routes=[metrics_route(handle.client, keys)],
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=host or settings.webhook_host,
+            port=port or settings.webhook_port,
+            log_config=None,
+            access_log=False,
+        )
+    )
+    server_thread = threading.Thread(target=server.run, name="webhooks")
+    server_thread.start()
+    log.info(
+        "autoclock running",
+        webhooks=f"{host or settings.webhook_host}:{port or settings.webhook_port}",
+        people=len(ruleset.directory.people),
+    )
+    try:
+        wait_for_signal()
+    finally:
+        log.info("autoclock stopping")
+        server.should_exit = True
+        stop.set()
+        server_thread.join(timeout=15)
+        scheduler_thread.join(timeout=15)
+        pipeline.stop()
+        handle.close()
+
+
+COMMANDS = [run_command]
