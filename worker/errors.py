@@ -9,13 +9,13 @@ The tree, and what the actors do with each branch::
     ├── QueueUnavailable            Redis/the broker cannot take a message (webhooks answer 503)
     ├── Backpressure                no API budget yet; the message is re-enqueued with a delay
     └── WebWorkError                anything the WebWork API said or failed to say
-        ├── AlreadyTracking         start rejected: the user already has an active tracker  (final, success)
-        ├── NotTracking             stop rejected: the user has no active tracker          (final, success)
-        ├── Unauthorized            401: token expired or revoked                          (final, loud)
-        ├── Forbidden               403: the token's user is not owner/executive manager   (final, loud)
-        ├── RateLimited             429: carries ``retry_after_s``                          (pause everyone, retry)
-        ├── Transient               network error, timeout, 5xx                            (retry with backoff)
-        └── Rejected                any other 4xx, carrying the API's message              (final)
+        ├── AlreadyTracking     start rejected: a tracker runs already   (final, success)
+        ├── NotTracking         stop rejected: no tracker runs           (final, success)
+        ├── Unauthorized        401: token expired or revoked            (final, loud)
+        ├── Forbidden           403: not owner/executive manager         (final, loud)
+        ├── RateLimited         429, carries ``retry_after_s``           (pause everyone, retry)
+        ├── Transient           network error, timeout, 5xx              (retry with backoff)
+        └── Rejected            any other 4xx, with the API's message    (final)
 
 Messages never contain the WebWork token or webhook secrets.
 """

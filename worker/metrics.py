@@ -7,6 +7,7 @@ and the queue depths, and renders the Prometheus text format with ``prometheus_c
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 
@@ -49,10 +50,8 @@ class ApiObserver:
                 pipe.hincrby(hist, str(bound), 1)
         pipe.hincrby(hist, "+Inf", 1)
         pipe.hincrbyfloat(hist, "sum", seconds)
-        try:
+        with contextlib.suppress(redis.RedisError):  # metrics must never fail a call
             pipe.execute()
-        except redis.RedisError:
-            pass  # metrics must never fail a call
 
 
 def _text(value: bytes | str) -> str:

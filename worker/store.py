@@ -8,6 +8,7 @@ queued triggers, the dedupe ledger and the outcome history survive a restart.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import shutil
 from dataclasses import dataclass, field
@@ -53,14 +54,13 @@ class RedisHandle:
         self.close()
 
     def close(self) -> None:
-        """Close the client; stop the embedded server (saving its data) if this process started it."""
+        """Close the client; stop the embedded server (saving its data) if we started it."""
         self.client.close()
         if self.embedded is not None:
             server, self.embedded = self.embedded, None
-            try:
+            # the server drops the connection as it exits: that is success
+            with contextlib.suppress(redis.RedisError, OSError):
                 server.shutdown(save=True, now=True, force=True)
-            except (redis.RedisError, OSError):
-                pass  # the server drops the connection as it exits: that is success
             atexit.unregister(server._cleanup)  # already stopped; don't stop it twice at exit
 
 

@@ -40,7 +40,7 @@ def _version() -> str:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(_version(), prog_name="autoclock")
 def main() -> None:
-    """autoclock: clock people in and out of WebWork Tracker from calendars, badges and schedules."""
+    """autoclock: clock people in and out of WebWork Tracker from calendars, badges, schedules."""
 
 
 def _register() -> None:

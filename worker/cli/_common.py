@@ -1,4 +1,4 @@
-"""Helpers shared by the CLI modules: settings and logging set up once, errors mapped to exit codes."""
+"""Helpers shared by the CLI modules: settings and logging once, errors as exit codes."""
 
 from __future__ import annotations
 

@@ -343,7 +343,7 @@ class _Apply:
         self.status, self.latency_ms, self.api_message = exc.status, exc.latency_ms, exc.api_message
 
     def fail(self, result: Result, reason: str) -> None:
-        """A final failure: the ledger cleared (so a replay may apply), a dead letter, the outcome."""
+        """A final failure: ledger cleared (a replay may apply), a dead letter, the outcome."""
         attempts = self.ctx.ledger.attempts(self.action.key)
         self.ctx.ledger.clear(self.action.key)
         self.ctx.dead_letters.add(self.action, result, reason)

@@ -107,9 +107,7 @@ class OutcomeLog:
             )
             if not batch:
                 return
-            for entry_id, fields in batch:
-                if entry_id == last:
-                    continue
+            for _entry_id, fields in batch:
                 seen += 1
                 yield _parse(fields)
             last = batch[-1][0].decode()
