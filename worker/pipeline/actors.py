@@ -178,7 +178,11 @@ def _evaluate(ctx: Context, broker: RedisBroker, trigger: Trigger, delivery: str
 def _why_not(decision: Decision) -> str:
     """The decision's summary plus why each rule that listens to this trigger was skipped."""
     relevant = [
-        v for v in decision.verdicts if not v.matched and " does not match " not in v.reason
+        v
+        for v in decision.verdicts
+        if not v.matched
+        and " does not match " not in v.reason
+        and not v.reason.startswith("skipped: kind ")
     ]
     if not relevant:
         return decision.reason
