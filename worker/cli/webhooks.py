@@ -11,6 +11,7 @@ import uvicorn
 
 from worker.cli._common import echo_table, redis_or_exit, ruleset_or_exit, settings_or_exit
 from worker.logs import get_logger
+from worker.metrics import metrics_route
 from worker.pipeline.broker import TriggerQueue, make_broker
 from worker.store import Keys
 from worker.webhooks.app import create_app
@@ -31,7 +32,7 @@ log = get_logger(__name__)
 )
 @click.pass_context
 def webhooks(ctx: click.Context, host: str | None, port: int | None) -> None:
-    """Serve POST /hooks/<source>, /healthz and /readyz (one process, uvicorn).
+    """Serve POST /hooks/<source>, /healthz, /readyz and /metrics (one process, uvicorn).
 
     Refuses to start on invalid settings or rules (exit 3) or without Redis (exit 4).
     Secrets come from AUTOCLOCK_WEBHOOK_SECRET_<SOURCE>; see docs/webhooks.md.
@@ -49,6 +50,7 @@ def webhooks(ctx: click.Context, host: str | None, port: int | None) -> None:
         sources=ruleset.sources,
         directory=ruleset.directory,
         queue=TriggerQueue(make_broker(handle.client, keys)),
+        extra_routes=[metrics_route(handle.client, keys)],
     )
     bind_host = host or settings.webhook_host
     bind_port = settings.webhook_port if port is None else port
