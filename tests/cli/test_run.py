@@ -1,0 +1,64 @@
+"""``autoclock run``: worker, webhook server and scheduler in one process, stopped by SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_run_serves_health_readiness_and_metrics_then_stops_on_sigterm(redis_url, namespace):
+    """One process answers /healthz, /readyz and /metrics and exits 0 on SIGTERM."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WEBWORK_", "AUTOCLOCK_"))}
+    env.update(
+        REDIS_URL=redis_url,
+        AUTOCLOCK_NAMESPACE=namespace,
+        AUTOCLOCK_RULES_DIR=str(REPO / "rules"),
+        WEBWORK_TOKEN="unused-token-1234",
+        WEBWORK_BASE_URL="http://127.0.0.1:9/api/v2",
+        WEBWORK_WORKSPACE_ID="1",
+        AUTOCLOCK_LOG_FORMAT="json",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "worker.cli", "run", "--port", str(port)],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        health = None
+        while time.monotonic() < deadline and health is None:
+            try:
+                health = httpx.get(f"{base}/healthz", timeout=1)
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert health is not None and health.status_code == 200
+        assert httpx.get(f"{base}/readyz", timeout=5).status_code == 200
+        metrics = httpx.get(f"{base}/metrics", timeout=5)
+        assert metrics.status_code == 200
+        assert "autoclock_queue_depth" in metrics.text
+        assert "autoclock_outcomes" in metrics.text
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err[-2000:]
+    assert "unused-token-1234" not in err
