@@ -51,7 +51,8 @@ def test_run_serves_health_readiness_and_metrics_then_stops_on_sigterm(redis_url
                 health = httpx.get(f"{base}/healthz", timeout=1)
             except httpx.TransportError:
                 time.sleep(0.2)
-        assert health is not None and health.status_code == 200
+        assert health is not None
+        assert health.status_code == 200
         assert httpx.get(f"{base}/readyz", timeout=5).status_code == 200
         metrics = httpx.get(f"{base}/metrics", timeout=5)
         assert metrics.status_code == 200
