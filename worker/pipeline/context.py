@@ -26,6 +26,7 @@ from worker.rules.loader import Ruleset
 from worker.settings import Settings
 from worker.store import Keys
 from worker.webwork.client import WebWorkClient
+from worker.webwork.models import Leave
 
 __all__ = ["ApiFacts", "Budget", "Context"]
 
@@ -204,10 +205,10 @@ class ApiFacts:
         return on_leave
 
 
-def _full_day(leave: object, day: date) -> bool:
+def _full_day(leave: Leave, day: date) -> bool:
     """An approved leave covering ``day`` that is not a half day (``leave_period`` 1 or 2)."""
-    start: date | None = getattr(leave, "start_date", None)
-    end: date | None = getattr(leave, "end_date", None) or start
+    start = leave.start_date
+    end = leave.end_date or start
     if start is None or end is None or not (start <= day <= end):
         return False
-    return getattr(leave, "leave_period", 0) in (0, None)
+    return leave.leave_period in (0, None)
