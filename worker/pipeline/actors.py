@@ -54,6 +54,9 @@ ACTOR_OPTIONS: dict[str, Any] = {
 #: Waiting for another action of the same person: retry after this long (ms), jittered.
 LOCK_RETRY_MS = 150
 
+#: Waiting for a person's interrupted action to be resolved: retry after this long (ms).
+PENDING_RETRY_MS = 1_000
+
 
 @dataclass(frozen=True)
 class Actors:
@@ -201,11 +204,7 @@ class _Apply:
 
     def run(self) -> None:
         ctx, action = self.ctx, self.action
-        done = ctx.ledger.result(action.key)
-        if done is not None:
-            self.finish(
-                Result.DUPLICATE, f"this action already ended as {done.value}", ledger=False
-            )
+        if self.already_done():
             return
         token = ctx.locks.acquire(action.person)
         if token is None:
@@ -215,29 +214,45 @@ class _Apply:
         finally:
             ctx.locks.release(action.person, token)
 
+    def already_done(self) -> bool:
+        """Record the outcome of an action that already ended; False if it has not.
+
+        Another delivery of the same action is a ``duplicate``. This very delivery (it
+        reached the result, then died before recording the outcome) records that result.
+        """
+        done = self.ctx.ledger.finished(self.action.key)
+        if done is None:
+            return False
+        result, by = done
+        if by == self.action.delivery_id:
+            self.record(result, f"ended as {result.value} before an interruption; recorded now")
+        else:
+            self.finish(
+                Result.DUPLICATE, f"this action already ended as {result.value}", ledger=False
+            )
+        return True
+
     def guarded(self) -> None:
         ctx, action = self.ctx, self.action
-        done = ctx.ledger.result(action.key)
-        if done is not None:
-            self.finish(
-                Result.DUPLICATE, f"this action already ended as {done.value}", ledger=False
-            )
+        if self.already_done():
             return
-        now = ctx.clock()
-        if action.deadline is not None and now > action.deadline:
-            late = (now - action.trigger.occurred_at).total_seconds()
-            self.finish(
-                Result.EXPIRED,
-                f"{late:.0f}s after the trigger, past the rule's deadline; not applied",
+        pending = ctx.ledger.pending(action.person)
+        if pending is not None and pending != action.key:
+            # An earlier action of this person was interrupted mid-call (its worker died, or
+            # a transient error): its effect is unknown until it is redelivered and resolved.
+            raise dramatiq.Retry(
+                "an interrupted action of this person is pending", delay=_jitter(PENDING_RETRY_MS)
             )
+        in_flight = ctx.ledger.in_flight(action.key)
+        if not in_flight and self.expired():
             return
         last = ctx.ledger.last_applied(action.person)
-        if last is not None and action.trigger.occurred_at < last:
+        if not in_flight and last is not None and action.trigger.occurred_at < last:
             self.finish(
                 Result.SUPERSEDED, f"a newer trigger ({last.isoformat()}) was already applied"
             )
             return
-        known = ctx.state.get(action.person)
+        known = None if in_flight else ctx.state.get(action.person)
         if known is not None:
             want = action.verb is Verb.START
             if known.tracking == want:
@@ -289,11 +304,12 @@ class _Apply:
             self.fail(Result.REJECTED, f"no WebWork member has the email {action.person}")
             return
         workspace = ctx.workspace_id()
-        if ctx.ledger.in_flight(action.key) and self.landed(workspace, user_id):
+        if ctx.ledger.in_flight(action.key) and (self.landed(workspace, user_id) or self.expired()):
             return
         ctx.budget.prepay()
         try:
-            ctx.ledger.mark_in_flight(action.key)
+            ctx.state.forget(action.person)  # unknown until this call's result is recorded
+            ctx.ledger.mark_in_flight(action.key, action.person)
             ctx.ledger.next_attempt(action.key)
             if action.verb is Verb.START:
                 reply = ctx.client.start(
@@ -315,6 +331,17 @@ class _Apply:
             reply.message,
         )
         self.finish(result, action.reason or f"rule {action.rule}")
+
+    def expired(self) -> bool:
+        """Past the rule's deadline: record ``expired`` and return True."""
+        now = self.ctx.clock()
+        if self.action.deadline is None or now <= self.action.deadline:
+            return False
+        late = (now - self.action.trigger.occurred_at).total_seconds()
+        self.finish(
+            Result.EXPIRED, f"{late:.0f}s after the trigger, past the rule's deadline; not applied"
+        )
+        return True
 
     def landed(self, workspace: int, user_id: int) -> bool:
         """After a crash mid-call: did the earlier attempt take effect? (current-data)"""
@@ -349,18 +376,20 @@ class _Apply:
     def fail(self, result: Result, reason: str) -> None:
         """A final failure: ledger cleared (a replay may apply), a dead letter, the outcome."""
         attempts = self.ctx.ledger.attempts(self.action.key)
-        self.ctx.ledger.clear(self.action.key)
+        self.ctx.ledger.clear(self.action.key, self.action.person)
         self.ctx.dead_letters.add(self.action, result, reason)
         self.record(result, reason, attempts=attempts)
 
     def finish(self, result: Result, reason: str, *, ledger: bool = True) -> None:
         ctx, action = self.ctx, self.action
         tracking = TRACKING_AFTER.get(result)
-        if ledger:
-            applied_at = action.trigger.occurred_at if tracking is not None else None
-            ctx.ledger.finish(action.key, result, action.person, applied_at)
+        # The known state first: a crash before the ledger's final mark leaves it in flight,
+        # and the redelivery confirms through current-data (never a stale known state).
         if tracking is not None:
             ctx.state.set(action.person, tracking=tracking, at=ctx.clock(), source="autoclock")
+        if ledger:
+            applied_at = action.trigger.occurred_at if tracking is not None else None
+            ctx.ledger.finish(action.key, result, action.person, applied_at, action.delivery_id)
         self.record(result, reason)
 
     def record(self, result: Result, reason: str, *, attempts: int | None = None) -> None:

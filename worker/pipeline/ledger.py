@@ -6,11 +6,16 @@ Everything here is a Redis primitive with a TTL, so a crashed worker never wedge
   Dramatiq message id). A redelivery of the *same* message finds its own claim and proceeds;
   any other delivery of the same trigger is a ``duplicate``.
 - **action ledger** — per action key: ``inflight`` while the API call may be under way, then
-  the final result. A duplicate action finds the result and makes no call; a retry after a
-  crash finds ``inflight`` and confirms through current-data before calling again.
+  the final result and the delivery that reached it (``result|delivery``). A duplicate action
+  finds the result and makes no call; a retry after a crash finds ``inflight`` and confirms
+  through current-data before calling again; a redelivery of the delivery that finished (it
+  died before recording its outcome) finds its own result and records it.
 - **person lock** — ``SET NX PX`` with a random token, released by compare-and-delete, so one
   action per person runs at a time; contention re-enqueues the message (no thread blocks).
 - **latest wins** — each person's last applied trigger time; an older action is ``superseded``.
+- **pending** — the person's action whose API call is under way. If its worker dies mid-call,
+  the person's newer actions wait (bounded by ``PENDING_TTL_S``) until the interrupted one is
+  redelivered and resolved through current-data, so order and the known state stay true.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import redis
 from worker.models import Result
 from worker.store import Keys
 
-__all__ = ["Ledger", "PersonLock"]
+__all__ = ["PENDING_TTL_S", "Ledger", "PersonLock"]
 
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -36,8 +41,18 @@ if ARGV[3] ~= '' then
   local current = tonumber(redis.call('GET', KEYS[2]) or '0')
   if tonumber(ARGV[3]) > current then redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[2]) end
 end
+if redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('DEL', KEYS[3]) end
 return 1
 """
+
+_CLEAR = """
+if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
+return redis.call('DEL', KEYS[1], KEYS[2])
+"""
+
+#: How long a person's interrupted (in-flight) action holds back their newer actions: the
+#: interrupted delivery comes back once the dead worker's heartbeat is stale (30 s).
+PENDING_TTL_S = 300
 
 _INFLIGHT = "inflight"
 
@@ -54,6 +69,7 @@ class Ledger:
         self.keys = keys
         self.ttl_s = ttl_s
         self._finish = client.register_script(_FINISH)
+        self._clear = client.register_script(_CLEAR)
 
     # ---- triggers
 
@@ -71,30 +87,67 @@ class Ledger:
 
     def result(self, action_key: str) -> Result | None:
         """The final result of an action, or None (never ran, or in flight)."""
+        done = self.finished(action_key)
+        return None if done is None else done[0]
+
+    def finished(self, action_key: str) -> tuple[Result, str | None] | None:
+        """The final result of an action and the delivery that reached it, or None."""
         raw = self.client.get(self.keys("action", action_key))
         if raw is None:
             return None
         value = raw.decode() if isinstance(raw, bytes) else str(raw)
-        return None if value == _INFLIGHT else Result(value)
+        if value == _INFLIGHT:
+            return None
+        result, _, delivery = value.partition("|")
+        return Result(result), delivery or None
 
     def in_flight(self, action_key: str) -> bool:
         raw = self.client.get(self.keys("action", action_key))
         return raw is not None and (raw.decode() if isinstance(raw, bytes) else raw) == _INFLIGHT
 
-    def mark_in_flight(self, action_key: str) -> None:
-        self.client.set(self.keys("action", action_key), _INFLIGHT, ex=self.ttl_s)
+    def mark_in_flight(self, action_key: str, person: str) -> None:
+        """The API call of ``action_key`` may be under way; it is ``person``'s pending action."""
+        pipe = self.client.pipeline()
+        pipe.set(self.keys("action", action_key), _INFLIGHT, ex=self.ttl_s)
+        pipe.set(self.keys("pending", person), action_key, ex=PENDING_TTL_S)
+        pipe.execute()
 
-    def clear(self, action_key: str) -> None:
+    def pending(self, person: str) -> str | None:
+        """The key of ``person``'s action whose call may be under way (or interrupted)."""
+        raw = self.client.get(self.keys("pending", person))
+        if raw is None:
+            return None
+        return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+    def clear(self, action_key: str, person: str = "") -> None:
         """Forget an action (after a final failure), so a replay may apply it."""
-        self.client.delete(self.keys("action", action_key), self.keys("attempts", action_key))
+        self._clear(
+            keys=[
+                self.keys("action", action_key),
+                self.keys("attempts", action_key),
+                self.keys("pending", person),
+            ],
+            args=[action_key],
+        )
 
     def finish(
-        self, action_key: str, result: Result, person: str, applied_at: datetime | None
+        self,
+        action_key: str,
+        result: Result,
+        person: str,
+        applied_at: datetime | None,
+        delivery_id: str = "",
     ) -> None:
-        """Record the final ``result``; with ``applied_at``, advance the person's order mark."""
+        """Record the final ``result`` (reached by ``delivery_id``); with ``applied_at``,
+        advance the person's order mark."""
+        value = f"{result.value}|{delivery_id}" if delivery_id else result.value
         self._finish(
-            keys=[self.keys("action", action_key), self.keys("last", person)],
-            args=[result.value, self.ttl_s, _ms(applied_at) if applied_at else ""],
+            keys=[
+                self.keys("action", action_key),
+                self.keys("last", person),
+                self.keys("pending", person),
+            ],
+            args=[value, self.ttl_s, _ms(applied_at) if applied_at else "", action_key],
         )
 
     def next_attempt(self, action_key: str) -> int:
