@@ -113,7 +113,7 @@ def create_app(
     def _readiness() -> tuple[list[str], list[str]]:
         reasons: list[str] = []
         try:
-            client.ping()
+            receiver.client.ping()
         except (redis.RedisError, OSError) as exc:
             reasons.append(f"redis unreachable ({type(exc).__name__})")
         if ready is not None and not ready():

@@ -21,6 +21,8 @@ from typing import Any, Protocol
 
 import redis
 from pydantic import ValidationError
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from worker.errors import QueueUnavailable
 from worker.logs import get_logger
@@ -36,7 +38,7 @@ from worker.webhooks.direction import DirectionPolicy, door_direction
 from worker.webhooks.events import Delivery, Ignored, Reject, Scan, TrackerChange
 from worker.webhooks.ingress import IngressEntry, IngressLog
 
-__all__ = ["RETRY_AFTER_S", "Answer", "DirectoryLike", "PersonLike", "Receiver"]
+__all__ = ["RETRY_AFTER_S", "Answer", "DirectoryLike", "PersonLike", "Receiver", "fail_fast"]
 
 log = get_logger(__name__)
 
@@ -56,6 +58,26 @@ class DirectoryLike(Protocol):
     """The people directory: subject (email, badge, vendor id) → person."""
 
     def resolve(self, subject: str, *, source: str | None = None) -> Any: ...
+
+
+def fail_fast(client: redis.Redis) -> redis.Redis:
+    """A client on its own pool, same server and options, retrying once without backoff.
+
+    redis-py's default retries with exponential backoff take about 4 s per command when Redis
+    is down; a vendor (Verkada: 2 s) should get its 503 at once instead. One immediate retry
+    still replaces a connection that died with a restarted server. Falls back to ``client``
+    when its pool cannot be cloned.
+    """
+    pool = client.connection_pool
+    kwargs = dict(getattr(pool, "connection_kwargs", {}))
+    if not kwargs:
+        return client
+    kwargs["retry"] = Retry(NoBackoff(), 1)
+    try:
+        clone = type(pool)(connection_class=pool.connection_class, **kwargs)
+    except TypeError:
+        return client
+    return redis.Redis(connection_pool=clone)
 
 
 @dataclass(frozen=True)
@@ -90,6 +112,8 @@ class Receiver:
         self._secrets = secrets or (
             lambda name: [s.get_secret_value() for s in settings.webhook_secrets(name)]
         )
+        client = fail_fast(client)
+        self.client = client
         self.dedupe = Dedupe(client, keys, ttl_s=settings.dedupe_ttl_s)
         self.policy = DirectionPolicy(client, keys, default_zone=settings.timezone)
         self.state = TrackerState(client, keys, ttl_s=settings.known_state_ttl_s)
