@@ -1,12 +1,17 @@
 """One API budget for every worker process and host: a rate limiter in Redis.
 
 WebWork allows ``WEBWORK_RPM`` requests per minute per token. The limiter spaces calls
-evenly (GCRA): slot *n+1* starts ``60 / (rpm - 1)`` seconds after slot *n*, which keeps any
-60-second window — however the server counts it — at or under ``rpm`` calls even when a
-call leaves a little late. A caller that finds no free slot *reserves* the next one (keyed
-by its Dramatiq message id) and is told how long to wait; the actor re-enqueues itself with
-that delay, so waiting blocks no thread and burns no retry, and the reserved slot is its own
-when it comes back. A 429 pauses the budget for everyone for ``Retry-After`` seconds.
+evenly (GCRA). A caller that finds no free slot *reserves* the next one (keyed by its
+Dramatiq message id) and is told how long to wait; the actor re-enqueues itself with that
+delay, so waiting blocks no thread and burns no retry, and the reserved slot is its own when
+it comes back — up to ``GRACE_MS`` late, because a delayed Dramatiq message reaches a worker
+thread a few hundred milliseconds after its eta (the delay and work queues are polled every
+≤ 250 ms). A holder later than that loses the slot and reserves a new one.
+
+Since a call may leave up to ``GRACE_MS`` after its slot, slot *n+1* starts
+``(60 s + GRACE_MS) / (rpm - 1)`` after slot *n*: any 60-second window — however the server
+counts it — then holds at most ``rpm`` calls. A 429 pauses the budget for everyone for
+``Retry-After`` seconds.
 """
 
 from __future__ import annotations
@@ -19,7 +24,10 @@ import redis
 from worker.errors import Backpressure
 from worker.store import Keys
 
-__all__ = ["RateLimiter"]
+__all__ = ["GRACE_MS", "RateLimiter"]
+
+#: How late (ms) a caller may come back for its reserved slot and still use it.
+GRACE_MS = 1_000.0
 
 _ACQUIRE = """
 local t = redis.call('TIME')
@@ -61,9 +69,10 @@ class RateLimiter:
         self.client = client
         self.keys = keys
         self.rpm = rpm
-        #: Milliseconds between slots: rpm-1 intervals per minute keeps any window ≤ rpm.
-        self.spacing_ms = 60_000.0 / max(rpm - 1, 1) if rpm > 1 else 60_000.0
-        self.grace_ms = self.spacing_ms / 2
+        #: Milliseconds between slots: rpm-1 intervals per minute plus the lateness grace
+        #: keeps any 60 s window ≤ rpm calls.
+        self.grace_ms = GRACE_MS
+        self.spacing_ms = (60_000.0 + self.grace_ms) / max(rpm - 1, 1)
         self._acquire = client.register_script(_ACQUIRE)
         self._pause = client.register_script(_PAUSE)
 
