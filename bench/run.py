@@ -1,0 +1,172 @@
+"""Run the benchmarks: ``uv run python -m bench.run`` (``--help`` for the flags).
+
+Prints one table (autoclock beside its baseline, PASS/MISS per target), writes the full
+results to ``bench/results/<time>.json`` (and ``latest.json``) and, after a run of all five
+parts, the table into ``docs/benchmarks.md`` between its markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # ``python bench/run.py``
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import burst, economy, ingress, pipeline, rules_eval
+from bench.common import LOCAL_REDIS, ROOT, machine
+from bench.report import table, write_docs
+
+__all__ = ["main"]
+
+PARTS = ("1", "2", "3", "4", "5")
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    ap.add_argument("--parts", default="1,2,3,4,5", help="Which parts, e.g. 1,3 (default all).")
+    ap.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or LOCAL_REDIS)
+    ap.add_argument("--processes", type=int, default=2, help="Worker processes (parts 1, 3, 4).")
+    ap.add_argument("--threads", type=int, default=8, help="Threads per worker process.")
+    g = ap.add_argument_group("1 pipeline")
+    g.add_argument("--triggers", type=int, default=20_000, help="Triggers (and no-op messages).")
+    g = ap.add_argument_group("2 ingress")
+    g.add_argument("--ingress-seconds", type=float, default=10.0, help="Measured, per side.")
+    g.add_argument("--ingress-rounds", type=int, default=2, help="Alternating slices per side.")
+    g.add_argument("--warmup", type=float, default=1.0, help="Unmeasured seconds per slice.")
+    g.add_argument("--concurrency", type=int, default=8, help="Keep-alive connections.")
+    g.add_argument("--ingress-people", type=int, default=10_000)
+    g = ap.add_argument_group("3 economy")
+    g.add_argument("--economy-people", type=int, default=1_000)
+    g.add_argument("--copies", type=int, default=3, help="Deliveries of every trigger.")
+    g = ap.add_argument_group("4 burst")
+    g.add_argument("--shifts", type=int, default=300, help="Shift starts at one instant.")
+    g.add_argument("--burst-rpm", type=int, default=1_200, help="Sandbox rpm = WEBWORK_RPM.")
+    g = ap.add_argument_group("5 rules")
+    g.add_argument("--rules-people", type=int, default=10_000)
+    g.add_argument("--rules-triggers", type=int, default=20_000)
+    ap.add_argument("--seed", type=int, default=7, help="Seed of every random choice.")
+    ap.add_argument(
+        "--quick", action="store_true", help="Small sizes (a smoke run of about a minute)."
+    )
+    ap.add_argument("--no-docs", action="store_true", help="Do not update docs/benchmarks.md.")
+    ap.add_argument(
+        "--keep-logs", action="store_true", help="Keep the child processes' logs (path printed)."
+    )
+    args = ap.parse_args(argv)
+    args.parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    unknown = [p for p in args.parts if p not in PARTS]
+    if unknown:
+        ap.error(f"unknown part(s) {', '.join(unknown)}: choose from 1-5")
+    if args.quick:
+        args.triggers, args.ingress_seconds, args.economy_people = 2_000, 2.0, 200
+        args.shifts, args.rules_people, args.rules_triggers = 60, 2_000, 2_000
+    return args
+
+
+def step(name: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {name} ...", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    started = time.perf_counter()
+    results: dict[str, Any] = {
+        "started_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": " ".join(
+            ["uv run python -m bench.run", shlex.join(sys.argv[1:] if argv is None else argv)]
+        ).strip(),
+        "machine": machine(),
+        "args": {k: v for k, v in vars(args).items() if k != "redis_url"},
+    }
+    workdir = Path(tempfile.mkdtemp(prefix="autoclock-bench-"))
+    logs = workdir / "logs"
+    url = args.redis_url
+    try:
+        if "1" in args.parts:
+            step(f"1 pipeline: {args.triggers:,} triggers vs bare Dramatiq")
+            results["pipeline"] = pipeline.run(
+                url,
+                n=args.triggers,
+                processes=args.processes,
+                threads=args.threads,
+                workdir=workdir,
+                logs=logs,
+            )
+        if "2" in args.parts:
+            step(f"2 ingress: {args.ingress_seconds:g} s per side")
+            results["ingress"] = ingress.run(
+                url,
+                people=args.ingress_people,
+                concurrency=args.concurrency,
+                warmup_s=args.warmup,
+                duration_s=args.ingress_seconds,
+                rounds=args.ingress_rounds,
+                workdir=workdir,
+                logs=logs,
+            )
+        if "3" in args.parts:
+            step(f"3 economy: {args.economy_people:,} people, every trigger x{args.copies}")
+            results["economy"] = economy.run(
+                url,
+                people=args.economy_people,
+                copies=args.copies,
+                processes=args.processes,
+                threads=args.threads,
+                seed=args.seed,
+                workdir=workdir,
+                logs=logs,
+            )
+        if "4" in args.parts:
+            step(f"4 burst: {args.shifts} shift starts at {args.burst_rpm} rpm")
+            results["burst"] = burst.run(
+                url,
+                shifts=args.shifts,
+                rpm=args.burst_rpm,
+                processes=args.processes,
+                threads=args.threads,
+                workdir=workdir,
+                logs=logs,
+            )
+        if "5" in args.parts:
+            step(f"5 rules: {args.rules_people:,} people (worker RSS comes from part 1)")
+            results["rules"] = rules_eval.run(
+                people=args.rules_people,
+                triggers=args.rules_triggers,
+                seed=args.seed,
+                workdir=workdir,
+            )
+    finally:
+        if args.keep_logs:
+            print(f"logs kept in {logs}")
+        else:
+            import shutil
+
+            shutil.rmtree(workdir, ignore_errors=True)
+    results["seconds"] = time.perf_counter() - started
+    text = table(results)
+    print()
+    print(text)
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    payload = json.dumps(results, indent=2, default=str)
+    (out / f"{stamp}.json").write_text(payload)
+    (out / "latest.json").write_text(payload)
+    print(f"\nresults: bench/results/{stamp}.json")
+    if not args.no_docs and set(args.parts) == set(PARTS) and not args.quick:
+        write_docs(ROOT / "docs" / "benchmarks.md", results)
+        print("table written to docs/benchmarks.md")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
