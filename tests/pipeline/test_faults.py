@@ -7,24 +7,30 @@ call log and tracker state and on the audit history (the outcome stream).
 
 from __future__ import annotations
 
+import json
+import subprocess
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from tests.pipeline.helpers import write_rules
+from tests.pipeline.helpers import synthetic_email, write_rules
 from tests.pipeline.processes import (
+    AUTOCLOCK,
     alternating,
+    badge,
     effects_by_user,
     per_trigger,
     start_worker,
     wait_until,
     worker_env,
 )
-from worker.models import Result
+from worker.models import Result, Trigger, TriggerKind, utcnow
 from worker.pipeline.broker import TriggerQueue, make_broker
+from worker.pipeline.dlq import DeadLetters
 from worker.pipeline.outcomes import OutcomeLog
+from worker.sandbox import SandboxControl, serve_in_thread
 from worker.sandbox.seed import Seed
 from worker.store import Keys
 
@@ -96,3 +102,158 @@ def test_kill_9_mid_run_then_restart_applies_every_trigger_once(
         assert effects.get(1000 + person, []) == applied, person
     tracking = {t.user_id for t in sandbox.control.state().trackers}
     assert tracking == {1000 + p for p in range(people) if p % 2 == 0}
+
+
+def _env(sandbox, redis_url: str, namespace: str, tmp_path: Path, rules: Path, **extra: str):
+    return worker_env(
+        api_url=sandbox.api_url,
+        token=sandbox.owner_token,
+        redis_url=redis_url,
+        namespace=namespace,
+        rules_dir=rules,
+        data_dir=tmp_path / "data",
+        AUTOCLOCK_MAX_BACKOFF_S="2",
+        **extra,
+    )
+
+
+def _calls_failing(control: SandboxControl, status: int | None) -> int:
+    return sum(1 for c in control.calls() if c.status == status)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_api_down_then_back_every_action_retries_and_applies_once(
+    sandbox_factory, redis_client, redis_url, namespace, tmp_path: Path
+):
+    """While WebWork answers 503, and while it is not listening at all, actions wait and then
+    apply once it is back: each ends in one recorded outcome, none is lost or doubled."""
+    people = 20
+    sandbox = sandbox_factory(seed=Seed.synthetic(people), rpm=0)
+    rules = write_rules(tmp_path / "rules", people)
+    env = _env(sandbox, redis_url, namespace, tmp_path, rules, AUTOCLOCK_MAX_ATTEMPTS="12")
+    keys = Keys(namespace)
+    queue = TriggerQueue(make_broker(redis_client, keys))
+    log = OutcomeLog(redis_client, keys)
+    first = [badge(p, 0, TriggerKind.BADGE_IN, prefix="outage") for p in range(people)]
+    second = [badge(p, 1, TriggerKind.BADGE_OUT, prefix="gone") for p in range(people)]
+    restarted = None
+    worker = start_worker(env, tmp_path / "worker.log")
+    try:
+        # 1. An outage (every request answers 503): starts retry, then apply.
+        sandbox.control.set_faults(outage=True)
+        for trigger in first:
+            queue.enqueue(trigger)
+        assert wait_until(lambda: _calls_failing(sandbox.control, 503) >= 2 * people, 60)
+        sandbox.control.set_faults(outage=False)
+        assert wait_until(lambda: len(log.all()) >= people, 60), worker.log_tail()
+        # 2. The server stopped (connection refused), then a new one on the same port with
+        #    the same state: stops retry, then apply.
+        port, app = sandbox.port, sandbox.app
+        sandbox.stop()
+        for trigger in second:
+            queue.enqueue(trigger)
+        time.sleep(4)  # a few refused attempts per action
+        assert len(log.all()) == people
+        restarted = serve_in_thread(app, port=port)
+        assert wait_until(lambda: len(log.all()) >= 2 * people, 60), worker.log_tail()
+        with SandboxControl(restarted.url) as control:
+            calls, trackers = control.calls(), control.state().trackers
+    finally:
+        worker.stop()
+        if restarted is not None:
+            restarted.stop()
+
+    outcomes = log.all()
+    assert per_trigger(outcomes) == Counter({t.id: 1 for t in first + second})
+    assert Counter(o.result for o in outcomes) == Counter(
+        {Result.STARTED: people, Result.STOPPED: people}
+    )
+    assert min(o.attempts for o in outcomes) >= 2  # every one of them really retried
+    effects = effects_by_user(calls)
+    assert effects == {1000 + p: ["started", "stopped"] for p in range(people)}
+    assert trackers == []
+    print("attempts per action:", sorted(Counter(o.attempts for o in outcomes).items()))
+
+
+@pytest.mark.timeout(120)
+def test_api_down_past_the_deadline_expires_or_dead_letters_and_replay_applies(
+    sandbox_factory, redis_client, redis_url, namespace, tmp_path: Path
+):
+    """An outage longer than a rule's deadline ends as `expired`; one longer than the retry
+    budget ends as `failed` in the dead-letter store, and `autoclock dlq replay` applies it."""
+    sandbox = sandbox_factory(seed=Seed.synthetic(4), rpm=0)
+    short = {
+        "policy": {"max_delay": "2h"},
+        "rules": [
+            {
+                "name": "in",
+                "on": {"kind": "badge_in"},
+                "do": {"action": "start"},
+                "max_delay": "3s",
+            },
+            {"name": "out", "on": {"kind": "badge_out"}, "do": {"action": "stop"}},
+        ],
+    }
+    rules = write_rules(tmp_path / "rules", 4, rules=short)
+    keys = Keys(namespace)
+    queue = TriggerQueue(make_broker(redis_client, keys))
+    log = OutcomeLog(redis_client, keys)
+    now = utcnow()
+    late = [
+        Trigger(
+            id=f"late-{p}",
+            source="webhook:test",
+            kind=TriggerKind.BADGE_IN,
+            subject=synthetic_email(p),
+            occurred_at=now,
+        )
+        for p in (0, 1)
+    ]
+    # 1. Down past the 3 s deadline, back before the retry budget is spent: expired.
+    env = _env(sandbox, redis_url, namespace, tmp_path, rules, AUTOCLOCK_MAX_ATTEMPTS="12")
+    worker = start_worker(env, tmp_path / "worker-1.log")
+    try:
+        sandbox.control.set_faults(outage=True)
+        for trigger in late:
+            queue.enqueue(trigger)
+        time.sleep(max(0.0, (now - utcnow()).total_seconds() + 4.0))
+        sandbox.control.set_faults(outage=False)
+        assert wait_until(lambda: len(log.all()) >= 2, 30), worker.log_tail()
+    finally:
+        worker.stop()
+    # 2. Down longer than the retry budget (2 attempts): failed, dead-lettered, replayed.
+    sandbox.control.set_tracker(user_id=1002, source="api")  # a tracker to stop
+    stop = badge(2, 0, TriggerKind.BADGE_OUT, prefix="doomed")
+    env = _env(sandbox, redis_url, namespace, tmp_path, rules, AUTOCLOCK_MAX_ATTEMPTS="2")
+    worker = start_worker(env, tmp_path / "worker-2.log")
+    try:
+        sandbox.control.set_faults(outage=True)
+        queue.enqueue(stop)
+        assert wait_until(lambda: len(log.all()) >= 3, 30), worker.log_tail()
+        sandbox.control.set_faults(outage=False)
+        listed = subprocess.run(
+            [AUTOCLOCK, "dlq", "list", "--json"], env=env, capture_output=True, check=True
+        )
+        letters = [json.loads(line) for line in listed.stdout.splitlines()]
+        assert [(d["result"], d["action"]["trigger"]["id"]) for d in letters] == [
+            ("failed", stop.id)
+        ]
+        subprocess.run([AUTOCLOCK, "dlq", "replay", "--all"], env=env, check=True)
+        assert wait_until(lambda: len(log.all()) >= 4, 30), worker.log_tail()
+    finally:
+        worker.stop()
+
+    outcomes = log.all()
+    by_trigger: dict[str, list[Result]] = {}
+    for outcome in outcomes:
+        by_trigger.setdefault(outcome.trigger_id, []).append(outcome.result)
+    assert by_trigger == {
+        "late-0": [Result.EXPIRED],
+        "late-1": [Result.EXPIRED],
+        stop.id: [Result.FAILED, Result.STOPPED],
+    }
+    effects = effects_by_user(sandbox.control.calls())
+    assert effects == {1002: ["stopped"]}
+    assert sandbox.control.state().trackers == []
+    assert DeadLetters(redis_client, keys).list() == []

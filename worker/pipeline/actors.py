@@ -304,8 +304,15 @@ class _Apply:
             self.fail(Result.REJECTED, f"no WebWork member has the email {action.person}")
             return
         workspace = ctx.workspace_id()
-        if ctx.ledger.in_flight(action.key) and (self.landed(workspace, user_id) or self.expired()):
-            return
+        if ctx.ledger.in_flight(action.key):
+            try:
+                if self.landed(workspace, user_id):
+                    return
+            except Transient:
+                ctx.ledger.next_attempt(action.key)  # bounded like the calls themselves
+                raise
+            if self.expired():
+                return
         ctx.budget.prepay()
         try:
             ctx.state.forget(action.person)  # unknown until this call's result is recorded
