@@ -10,10 +10,13 @@ that is not a retry records an outcome first.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import dramatiq
+import redis
 import structlog
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage
@@ -53,6 +56,8 @@ ACTOR_OPTIONS: dict[str, Any] = {
 
 #: Waiting for another action of the same person: retry after this long (ms), jittered.
 LOCK_RETRY_MS = 150
+#: Redis unreachable in the middle of a message: retry after this long (ms), jittered.
+REDIS_RETRY_MS = 1_000
 
 #: Waiting for a person's interrupted action to be resolved: retry after this long (ms).
 PENDING_RETRY_MS = 1_000
@@ -97,23 +102,29 @@ def declare_actors(broker: RedisBroker, ctx: Context) -> Actors:
     def evaluate_trigger(payload: dict[str, Any]) -> None:
         trigger = Trigger.model_validate(payload)
         delivery = _delivery_id()
-        with structlog.contextvars.bound_contextvars(
-            actor=EVALUATE_TRIGGER,
-            message_id=delivery,
-            trigger_id=trigger.id,
-            retries=_retries(),
+        with (
+            structlog.contextvars.bound_contextvars(
+                actor=EVALUATE_TRIGGER,
+                message_id=delivery,
+                trigger_id=trigger.id,
+                retries=_retries(),
+            ),
+            _redis_outage_is_a_retry(),
         ):
             _evaluate(ctx, broker, trigger, delivery)
 
     def apply_action(payload: dict[str, Any]) -> None:
         action = Action.model_validate(payload)
-        with structlog.contextvars.bound_contextvars(
-            actor=APPLY_ACTION,
-            message_id=_delivery_id(),
-            trigger_id=action.trigger.id,
-            person=action.person,
-            verb=action.verb.value,
-            retries=_retries(),
+        with (
+            structlog.contextvars.bound_contextvars(
+                actor=APPLY_ACTION,
+                message_id=_delivery_id(),
+                trigger_id=action.trigger.id,
+                person=action.person,
+                verb=action.verb.value,
+                retries=_retries(),
+            ),
+            _redis_outage_is_a_retry(),
         ):
             _Apply(ctx, action).run()
 
@@ -135,6 +146,16 @@ def declare_actors(broker: RedisBroker, ctx: Context) -> Actors:
             options=dict(ACTOR_OPTIONS),
         ),
     )
+
+
+@contextmanager
+def _redis_outage_is_a_retry() -> Iterator[None]:
+    """Redis unreachable mid-message: retry the message later instead of failing it."""
+    try:
+        yield
+    except redis.RedisError as exc:
+        log.warning("redis unavailable; message will be retried", error=type(exc).__name__)
+        raise dramatiq.Retry("redis unavailable", delay=_jitter(REDIS_RETRY_MS)) from None
 
 
 def _evaluate(ctx: Context, broker: RedisBroker, trigger: Trigger, delivery: str) -> None:
@@ -173,6 +194,8 @@ def _evaluate(ctx: Context, broker: RedisBroker, trigger: Trigger, delivery: str
         send_action(broker, action)
     except Backpressure as exc:
         raise dramatiq.Retry("waiting for API budget", delay=exc.delay_ms) from None
+    except redis.RedisError:
+        raise  # not the trigger's fault: retried once Redis answers
     except Exception as exc:
         log.exception("evaluation failed")
         record(Result.FAILED, f"evaluation failed: {type(exc).__name__}: {exc}")
@@ -288,6 +311,8 @@ class _Apply:
         except WebWorkError as exc:
             self.note(exc)
             self.fail(Result.FAILED, str(exc))
+        except redis.RedisError:
+            raise  # not the action's fault: retried once Redis answers
         except Exception as exc:
             log.exception("apply failed")
             self.fail(Result.FAILED, f"{type(exc).__name__}: {exc}")
