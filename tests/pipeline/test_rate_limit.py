@@ -79,7 +79,8 @@ def test_300_starts_across_two_workers_never_429_and_finish_in_ideal_time(
     span = (starts[-1].at - starts[0].at).total_seconds()
     ideal = PEOPLE / LIMIT * 60
     print(
-        f"300 starts in {span:.2f} s, ideal {ideal:.2f} s ({span / ideal:.3f}x); per worker {handled}"
+        f"300 starts in {span:.2f} s, ideal {ideal:.2f} s ({span / ideal:.3f}x); "
+        f"per worker {handled}"
     )
     assert span <= 1.05 * ideal + SLACK_S
     # ... and not faster than the limit allows (the limiter did the pacing, not luck).
