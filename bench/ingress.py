@@ -13,9 +13,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
 import json
 import sys
 import time
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ import yaml
 
 from bench.common import Child, autoclock_exe, free_port, namespace, start_child, wait_for_port
 from bench.loadgen import LoadResult, RequestFactory, run_load
+from bench.profiling import Sampler, summarise
 from tests.pipeline.helpers import synthetic_email, write_rules
 from worker.settings import webhook_secret_env
 
@@ -34,11 +37,14 @@ SECRET = "whsec_" + base64.b64encode(b"autoclock-bench-standard-webhooks").decod
 
 
 def _signer(people: int, run_id: str) -> RequestFactory:
+    """Distinct signed events; its own sequence continues across the slices of one side."""
     key = base64.b64decode(SECRET.removeprefix("whsec_"))
     path = f"/hooks/{SOURCE}"
     now = datetime.now(UTC).replace(microsecond=0)
+    sequence = itertools.count()
 
-    def make(seq: int) -> tuple[str, dict[str, str], bytes]:
+    def make(_slot: int) -> tuple[str, dict[str, str], bytes]:
+        seq = next(sequence)
         msg_id = f"msg_{run_id}_{seq}"
         # A person's next scan is 61 s earlier than the last: outside the 60 s debounce.
         occurred = now - timedelta(seconds=61 * (seq // people))
@@ -80,6 +86,7 @@ def run(
     rounds: int,
     workdir: Path,
     logs: Path,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
     """Both sides of part 2, both servers up, measured in alternating slices (bare first) of
     ``duration_s / rounds`` each, so a noisy neighbour hits both sides alike."""
@@ -111,23 +118,29 @@ def run(
             _serve("webhooks", [autoclock_exe(), "webhooks", "--port", str(port)], env, port, logs),
         ]
         try:
+            signers = {side: _signer(people, f"{ns}-{side}") for side in results}
+            profiled: Sampler | None = None
             for r in range(rounds):
                 for side, target in (("bare", bare_port), ("autoclock", port)):
-                    results[side].append(
-                        run_load(
-                            target,
-                            _signer(people, f"{ns}-{side}-{r}"),
-                            concurrency=concurrency,
-                            warmup_s=warmup_s,
-                            duration_s=slice_s,
+                    last = side == "autoclock" and r == rounds - 1
+                    if profile is not None and last:
+                        profiled = Sampler(servers[1].pid, profile)
+                    with profiled if last and profiled else nullcontext():
+                        results[side].append(
+                            run_load(
+                                target,
+                                signers[side],
+                                concurrency=concurrency,
+                                warmup_s=warmup_s,
+                                duration_s=slice_s,
+                            )
                         )
-                    )
         finally:
             for server in servers:
                 server.stop()
     a = LoadResult.merge(results["autoclock"]).summary()
     b = LoadResult.merge(results["bare"]).summary()
-    return {
+    result: dict[str, Any] = {
         "concurrency": concurrency,
         "duration_s": duration_s,
         "rounds": rounds,
@@ -136,3 +149,6 @@ def run(
         "bare_starlette": b,
         "ratio": a["per_s"] / b["per_s"],
     }
+    if profiled is not None:
+        result["profile"] = profiled.error or summarise(profiled.out)
+    return result

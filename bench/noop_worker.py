@@ -31,7 +31,7 @@ def declare(broker: RedisBroker) -> dramatiq.Actor[[], None]:
 
 def main() -> None:
     url, ns, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    broker = RedisBroker(url=url, namespace=ns)
+    broker = RedisBroker(url=url, namespace=ns)  # type: ignore[no-untyped-call]
     declare(broker)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

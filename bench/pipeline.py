@@ -20,17 +20,19 @@ import math
 import sys
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psutil
+import psutil  # type: ignore[import-untyped]
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
 from bench import noop_worker
 from bench.common import RssSampler, namespace
 from bench.fleet import fleet, start_workers
+from bench.profiling import Sampler, summarise
 from tests.pipeline.helpers import synthetic_email
 from worker.models import Trigger, TriggerKind
 from worker.pipeline.broker import TRIGGERS_QUEUE, TriggerQueue, make_broker
@@ -86,7 +88,13 @@ def _triggers(n: int, people: int) -> list[Trigger]:
 
 
 def run_autoclock(
-    url: str, n: int, processes: int, threads: int, workdir: Path, logs: Path
+    url: str,
+    n: int,
+    processes: int,
+    threads: int,
+    workdir: Path,
+    logs: Path,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
     people = max(1, math.ceil(n / ROUNDS))
     with fleet(
@@ -111,7 +119,8 @@ def run_autoclock(
         msgs = f"{f.keys.dramatiq}:{TRIGGERS_QUEUE}.msgs"
         procs = [psutil.Process(c.pid) for c in [*f.workers, f.sandbox]]
         cpu_before = [_cpu(p) for p in procs]
-        with RssSampler([w.pid for w in f.workers]) as rss:
+        sampler = Sampler(f.workers[0].pid, profile) if profile else None
+        with RssSampler([w.pid for w in f.workers]) as rss, sampler or nullcontext():
             _release(f.client, stage.dramatiq, f.keys.dramatiq, TRIGGERS_QUEUE)
             pickup_s, drain_s = _drain(
                 lambda: int(f.client.hlen(msgs)) < n,
@@ -120,7 +129,10 @@ def run_autoclock(
             )
         cpu = [_cpu(p) - before for p, before in zip(procs, cpu_before, strict=True)]
         counts = f.results()
-    return {
+        retries = sum(
+            w.log.read_text(errors="replace").count("Retrying message") for w in f.workers
+        )
+    result: dict[str, Any] = {
         "triggers": n,
         "people": people,
         "seconds": drain_s,
@@ -128,6 +140,7 @@ def run_autoclock(
         "pickup_s": pickup_s,
         "enqueue_per_s": n / enqueue_s,
         "results": counts,
+        "dramatiq_retries": retries,
         "peak_rss_mb": rss.max_mb,
         "rss_mb_per_process": [round(v / 2**20, 1) for v in rss.peak.values()],
         "cpu_ms_per_trigger": {
@@ -135,6 +148,9 @@ def run_autoclock(
             "sandbox": cpu[-1] * 1000 / n,
         },
     }
+    if sampler is not None:
+        result["profile"] = sampler.error or summarise(sampler.out)
+    return result
 
 
 def _cpu(proc: psutil.Process) -> float:
@@ -184,11 +200,18 @@ def run_bare(url: str, n: int, processes: int, threads: int, logs: Path) -> dict
 
 
 def run(
-    url: str, *, n: int, processes: int, threads: int, workdir: Path, logs: Path
+    url: str,
+    *,
+    n: int,
+    processes: int,
+    threads: int,
+    workdir: Path,
+    logs: Path,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
-    """Both sides of part 1; the bare baseline first."""
+    """Both sides of part 1; the bare baseline first. ``profile``: py-spy one worker there."""
     bare = run_bare(url, n, processes, threads, logs)
-    autoclock = run_autoclock(url, n, processes, threads, workdir, logs)
+    autoclock = run_autoclock(url, n, processes, threads, workdir, logs, profile)
     return {
         "processes": processes,
         "threads": threads,

@@ -57,6 +57,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument(
         "--quick", action="store_true", help="Small sizes (a smoke run of about a minute)."
     )
+    ap.add_argument(
+        "--profile",
+        action="store_true",
+        help="Sample a worker (part 1) and the webhook server (part 2) with py-spy (via uvx).",
+    )
     ap.add_argument("--no-docs", action="store_true", help="Do not update docs/benchmarks.md.")
     ap.add_argument(
         "--keep-logs", action="store_true", help="Keep the child processes' logs (path printed)."
@@ -76,6 +81,23 @@ def step(name: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {name} ...", flush=True)
 
 
+def print_profiles(results: dict[str, Any], top: int = 12) -> None:
+    """The top of each py-spy profile taken (``--profile``)."""
+    for part, side in (("pipeline", "autoclock"), ("ingress", "autoclock")):
+        summary = results.get(part, {}).get(side, {}).get("profile") or results.get(part, {}).get(
+            "profile"
+        )
+        if summary is None:
+            continue
+        print(f"\nprofile of {part} ({'worker 0' if part == 'pipeline' else 'webhooks'}):")
+        if isinstance(summary, str):
+            print(f"  {summary}")
+            continue
+        print(f"  {summary['samples']} samples; self time:")
+        for name, pct in summary["self_pct"][:top]:
+            print(f"  {pct:5.1f}%  {name}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     started = time.perf_counter()
@@ -88,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         "args": {k: v for k, v in vars(args).items() if k != "redis_url"},
     }
     workdir = Path(tempfile.mkdtemp(prefix="autoclock-bench-"))
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = ROOT / "bench" / "results"
+    prof = out / f"profile-{stamp}" if args.profile else None
     logs = workdir / "logs"
     url = args.redis_url
     try:
@@ -100,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
                 threads=args.threads,
                 workdir=workdir,
                 logs=logs,
+                profile=prof / "worker.txt" if prof else None,
             )
         if "2" in args.parts:
             step(f"2 ingress: {args.ingress_seconds:g} s per side")
@@ -112,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                 rounds=args.ingress_rounds,
                 workdir=workdir,
                 logs=logs,
+                profile=prof / "webhooks.txt" if prof else None,
             )
         if "3" in args.parts:
             step(f"3 economy: {args.economy_people:,} people, every trigger x{args.copies}")
@@ -155,9 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     text = table(results)
     print()
     print(text)
-    out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    print_profiles(results)
     payload = json.dumps(results, indent=2, default=str)
     (out / f"{stamp}.json").write_text(payload)
     (out / "latest.json").write_text(payload)
