@@ -8,8 +8,8 @@ from typing import Any
 
 __all__ = ["DOCS_END", "DOCS_START", "rows", "table", "write_docs"]
 
-DOCS_START = "<!-- bench:table:start -->"
-DOCS_END = "<!-- bench:table:end -->"
+DOCS_START = "<!-- bench-table:start -->"
+DOCS_END = "<!-- bench-table:end -->"
 
 
 def _n(value: float, digits: int = 0) -> str:
