@@ -12,6 +12,7 @@ import signal
 import subprocess
 import time
 from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -366,5 +367,5 @@ def test_redis_restarted_mid_run_loses_no_enqueued_trigger(
     # everyone) won. (The audit may call a cold stop interrupted by the outage "stopped"
     # where WebWork had nothing running: current-data cannot tell the two apart.)
     for user, own in effects_by_user(calls).items():
-        assert all(a != b for a, b in zip(own, own[1:], strict=False)), (user, own)
+        assert all(a != b for a, b in pairwise(own)), (user, own)
     assert trackers == []
