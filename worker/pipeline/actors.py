@@ -49,10 +49,7 @@ ACTOR_OPTIONS: dict[str, Any] = {
     "max_retries": 10_000,
     "min_backoff": 200,
     "max_backoff": 300_000,
-    # Redis unreachable mid-actor: retry (nothing was recorded), never dead-letter silently.
-    "retry_when": lambda retries, exc: isinstance(
-        exc, dramatiq.Retry | redis.ConnectionError | redis.TimeoutError
-    ),
+    "retry_when": lambda retries, exc: isinstance(exc, dramatiq.Retry),
     "time_limit": 120_000,
     "max_age": 2 * 86_400_000,
 }
