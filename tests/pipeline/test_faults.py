@@ -341,10 +341,12 @@ def test_redis_restarted_mid_run_loses_no_enqueued_trigger(
         assert refused == len(during)
         time.sleep(3)
         server = _redis_server(directory, port)
-        # Dramatiq's consumer threads do not all survive a Redis outage: the worker is
-        # restarted as a supervisor would (its unacknowledged messages come back after the
-        # 30 s heartbeat timeout).
-        worker.kill()
+        # A worker that lost Redis waits for it, then exits with 4 (Dramatiq would keep the
+        # messages it had fetched unacknowledged for as long as it lives); a supervisor starts
+        # a new one, and the old worker's messages come back after the heartbeat timeout.
+        assert wait_until(lambda: worker.process.poll() is not None, 60, 0.2), worker.log_tail()
+        assert worker.process.returncode == 4, worker.log_tail()
+        assert "lost Redis" in worker.log_tail(50_000)
         worker = start_worker(env, tmp_path / "worker-2.log")
         for trigger in after:
             queue.enqueue(trigger)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 
 import click
 import redis
@@ -68,8 +69,8 @@ def redis_or_exit(settings: Settings) -> RedisHandle:
     return handle
 
 
-def wait_for_signal() -> None:
-    """Block until SIGINT or SIGTERM."""
+def wait_for_signal(healthy: Callable[[], bool] | None = None) -> bool:
+    """Block until SIGINT or SIGTERM (True), or until ``healthy()`` turns false (False)."""
     stop = threading.Event()
 
     def handler(signum: int, _frame: object) -> None:
@@ -78,7 +79,9 @@ def wait_for_signal() -> None:
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
     while not stop.wait(1.0):
-        pass
+        if healthy is not None and not healthy():
+            return False
+    return True
 
 
 def echo_table(rows: list[dict[str, str]], columns: list[str]) -> None:

@@ -10,6 +10,7 @@ from datetime import datetime
 import click
 import redis
 
+from worker.cli import EXIT_UNAVAILABLE
 from worker.cli._common import (
     echo_table,
     redis_or_exit,
@@ -54,10 +55,14 @@ def worker_command(threads: int | None) -> None:
         people=len(ruleset.directory.people),
         rules=len(ruleset.rules),
     )
-    wait_for_signal()
+    signalled = wait_for_signal(pipeline.healthy)
+    if not signalled:
+        log.critical("lost Redis or a worker thread; exiting so a supervisor restarts this worker")
     log.info("worker stopping")
     pipeline.stop()
     handle.close()
+    if not signalled:
+        raise SystemExit(EXIT_UNAVAILABLE)
 
 
 @click.command("history")

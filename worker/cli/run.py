@@ -7,6 +7,7 @@ import threading
 import click
 import uvicorn
 
+from worker.cli import EXIT_UNAVAILABLE
 from worker.cli._common import redis_or_exit, ruleset_or_exit, settings_or_exit, wait_for_signal
 from worker.logs import get_logger
 from worker.metrics import metrics_route
@@ -75,8 +76,13 @@ def run_command(threads: int | None, host: str | None, port: int | None) -> None
         webhooks=f"{host or settings.webhook_host}:{port or settings.webhook_port}",
         people=len(ruleset.directory.people),
     )
+    signalled = True
     try:
-        wait_for_signal()
+        signalled = wait_for_signal(pipeline.healthy)
+        if not signalled:
+            log.critical(
+                "lost Redis or a worker thread; exiting so a supervisor restarts this worker"
+            )
     finally:
         log.info("autoclock stopping")
         server.should_exit = True
@@ -85,6 +91,8 @@ def run_command(threads: int | None, host: str | None, port: int | None) -> None
         scheduler_thread.join(timeout=15)
         pipeline.stop()
         handle.close()
+    if not signalled:
+        raise SystemExit(EXIT_UNAVAILABLE)
 
 
 COMMANDS = [run_command]

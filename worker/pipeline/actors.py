@@ -10,6 +10,8 @@ that is not a retry records an outcome first.
 from __future__ import annotations
 
 import random
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,7 +40,7 @@ from worker.pipeline.broker import ACTIONS_QUEUE, APPLY_ACTION, EVALUATE_TRIGGER
 from worker.pipeline.context import Context
 from worker.rules.evaluate import Decision, evaluate
 
-__all__ = ["ACTOR_OPTIONS", "Actors", "declare_actors", "send_action"]
+__all__ = ["ACTOR_OPTIONS", "REDIS_OUTAGE", "Actors", "declare_actors", "send_action"]
 
 log = get_logger(__name__)
 
@@ -58,6 +60,10 @@ ACTOR_OPTIONS: dict[str, Any] = {
 LOCK_RETRY_MS = 150
 #: Redis unreachable in the middle of a message: retry after this long (ms), jittered.
 REDIS_RETRY_MS = 1_000
+#: How long an actor thread waits for a lost Redis before asking for its retry (s).
+REDIS_WAIT_S = 120
+#: Set once an actor in this process lost Redis mid-message (see Pipeline.healthy).
+REDIS_OUTAGE = threading.Event()
 
 #: Waiting for a person's interrupted action to be resolved: retry after this long (ms).
 PENDING_RETRY_MS = 1_000
@@ -109,7 +115,7 @@ def declare_actors(broker: RedisBroker, ctx: Context) -> Actors:
                 trigger_id=trigger.id,
                 retries=_retries(),
             ),
-            _redis_outage_is_a_retry(),
+            _redis_outage_is_a_retry(ctx.db),
         ):
             _evaluate(ctx, broker, trigger, delivery)
 
@@ -124,7 +130,7 @@ def declare_actors(broker: RedisBroker, ctx: Context) -> Actors:
                 verb=action.verb.value,
                 retries=_retries(),
             ),
-            _redis_outage_is_a_retry(),
+            _redis_outage_is_a_retry(ctx.db),
         ):
             _Apply(ctx, action).run()
 
@@ -149,12 +155,26 @@ def declare_actors(broker: RedisBroker, ctx: Context) -> Actors:
 
 
 @contextmanager
-def _redis_outage_is_a_retry() -> Iterator[None]:
-    """Redis unreachable mid-message: retry the message later instead of failing it."""
+def _redis_outage_is_a_retry(client: redis.Redis) -> Iterator[None]:
+    """Redis unreachable mid-message: wait for it, then retry the message.
+
+    Dramatiq re-enqueues a retried message through Redis and acknowledges the delivery even
+    when that enqueue failed, which would lose the message. So the thread waits (bounded by
+    ``REDIS_WAIT_S``) until Redis answers before asking for the retry; the process then
+    restarts itself (see ``Pipeline.healthy``).
+    """
     try:
         yield
     except redis.RedisError as exc:
-        log.warning("redis unavailable; message will be retried", error=type(exc).__name__)
+        REDIS_OUTAGE.set()
+        log.warning("redis unavailable; waiting for it", error=type(exc).__name__)
+        deadline = time.monotonic() + REDIS_WAIT_S
+        while time.monotonic() < deadline:
+            try:
+                client.ping()
+                break
+            except (redis.RedisError, OSError):
+                time.sleep(0.5)
         raise dramatiq.Retry("redis unavailable", delay=_jitter(REDIS_RETRY_MS)) from None
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import dramatiq
+import redis
 from dramatiq.brokers.redis import RedisBroker
 
-from worker.pipeline.actors import Actors, declare_actors
+from worker.pipeline.actors import REDIS_OUTAGE, Actors, declare_actors
 from worker.pipeline.broker import TriggerQueue, make_broker
 from worker.pipeline.context import Context
 from worker.rules.loader import Ruleset
@@ -41,6 +42,28 @@ class Pipeline:
         self.broker.emit_after("process_boot")
         self.worker = dramatiq.Worker(self.broker, worker_threads=threads, worker_timeout=250)
         self.worker.start()
+
+    def healthy(self) -> bool:
+        """False once this process should be replaced: a Dramatiq thread died, or Redis was
+        lost and has come back.
+
+        After a Redis outage Dramatiq keeps the messages this worker had fetched in its
+        acknowledgement set and re-delivers them only once the worker is gone (its heartbeat
+        expires). So a worker that lost Redis waits for it to return — its actor threads wait
+        too, so no retry is lost — then stops cleanly and exits (``autoclock worker`` with
+        status 4), and its supervisor starts a fresh one.
+        """
+        if self.worker is None:
+            return False
+        threads = [*self.worker.consumers.values(), *self.worker.workers]
+        if not all(thread.is_alive() for thread in threads):
+            return False
+        try:
+            self.context.db.ping()
+        except (redis.RedisError, OSError):
+            REDIS_OUTAGE.set()
+            return True  # nothing to gain from exiting while Redis is away
+        return not REDIS_OUTAGE.is_set()
 
     def stop(self, timeout_ms: int = SHUTDOWN_TIMEOUT_MS) -> None:
         if self.worker is not None:
