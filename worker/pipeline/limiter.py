@@ -62,6 +62,10 @@ return until_ms
 """
 
 
+#: Waits up to this long (ms) are slept in the calling thread instead of re-enqueued.
+SHORT_WAIT_MS = 50
+
+
 class RateLimiter:
     """A shared, Redis-backed budget of ``rpm`` API calls per minute."""
 
@@ -99,8 +103,15 @@ class RateLimiter:
         return wait
 
     def acquire(self, holder: str) -> None:
-        """Take a slot now or raise :class:`Backpressure` with the wait (slot reserved)."""
+        """Take a slot now or raise :class:`Backpressure` with the wait (slot reserved).
+
+        A wait of at most ``SHORT_WAIT_MS`` is slept in place: a round trip through the delay
+        queue costs more than that, and would let the person's next action overtake this one.
+        """
         wait = self.wait_ms(holder)
+        if 0 < wait <= SHORT_WAIT_MS:
+            time.sleep(wait / 1000)
+            wait = self.wait_ms(holder)
         if wait > 0:
             raise Backpressure(wait)
 
