@@ -247,7 +247,9 @@ def _holiday_region(person: Person, day: date) -> str:
     assert person.country is not None
     try:
         return holiday_region(person.country, person.subdivision, day)
-    except (KeyError, NotImplementedError, ValueError):  # a custom Facts may know more regions
+    # the holidays package raises a RuntimeError subclass for a region it does not know;
+    # a custom Facts may know more regions than it does
+    except (KeyError, RuntimeError, ValueError):
         return _region(person)
 
 
