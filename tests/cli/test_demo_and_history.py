@@ -90,3 +90,19 @@ def test_invalid_settings_exit_3_naming_the_variable(redis_url, namespace, varia
     assert result.returncode == 3
     assert variable in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["worker", "run"])
+def test_worker_without_a_token_exits_3_saying_so(redis_url, namespace, command):
+    """Without WEBWORK_TOKEN the worker (and run) refuse to start with a clear reason."""
+    result = subprocess.run(
+        [*AUTOCLOCK, command],
+        env=_env(redis_url, namespace),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 3
+    assert "WEBWORK_TOKEN is not set" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -11,12 +11,14 @@ import redis
 
 from worker.errors import ConfigError, RulesError
 from worker.logs import configure_logging, register_secrets
+from worker.pipeline.runtime import Pipeline, build_pipeline
 from worker.rules.loader import Ruleset, load_ruleset
 from worker.settings import Settings, load_settings
 from worker.store import RedisHandle, connect
 
 __all__ = [
     "echo_table",
+    "pipeline_or_exit",
     "redis_or_exit",
     "ruleset_or_exit",
     "settings_or_exit",
@@ -53,6 +55,18 @@ def ruleset_or_exit(settings: Settings) -> Ruleset:
         )
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)
+        raise SystemExit(EXIT_CONFIG) from None
+
+
+def pipeline_or_exit(settings: Settings, handle: RedisHandle, ruleset: Ruleset) -> Pipeline:
+    """Wire the pipeline; a setting it cannot work without (the token) exits 3 with why."""
+    from worker.cli import EXIT_CONFIG
+
+    try:
+        return build_pipeline(settings, handle, ruleset)
+    except ConfigError as exc:
+        handle.close()
+        click.echo(f"autoclock: {exc}", err=True)
         raise SystemExit(EXIT_CONFIG) from None
 
 

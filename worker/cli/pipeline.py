@@ -13,6 +13,7 @@ import redis
 from worker.cli import EXIT_UNAVAILABLE
 from worker.cli._common import (
     echo_table,
+    pipeline_or_exit,
     redis_or_exit,
     ruleset_or_exit,
     settings_or_exit,
@@ -24,7 +25,6 @@ from worker.pipeline.actors import send_action
 from worker.pipeline.broker import TriggerQueue, make_broker
 from worker.pipeline.dlq import DeadLetters
 from worker.pipeline.outcomes import OutcomeLog
-from worker.pipeline.runtime import build_pipeline
 from worker.pipeline.state import TrackerState
 from worker.store import Keys
 
@@ -45,7 +45,7 @@ def worker_command(threads: int | None) -> None:
     settings = settings_or_exit()
     ruleset = ruleset_or_exit(settings)
     handle = redis_or_exit(settings)
-    pipeline = build_pipeline(settings, handle, ruleset)
+    pipeline = pipeline_or_exit(settings, handle, ruleset)
     count = threads or settings.worker_threads
     pipeline.start(count)
     log.info(

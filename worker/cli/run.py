@@ -8,10 +8,15 @@ import click
 import uvicorn
 
 from worker.cli import EXIT_UNAVAILABLE
-from worker.cli._common import redis_or_exit, ruleset_or_exit, settings_or_exit, wait_for_signal
+from worker.cli._common import (
+    pipeline_or_exit,
+    redis_or_exit,
+    ruleset_or_exit,
+    settings_or_exit,
+    wait_for_signal,
+)
 from worker.logs import get_logger
 from worker.metrics import metrics_route
-from worker.pipeline.runtime import build_pipeline
 from worker.scheduler.loop import Scheduler
 from worker.webhooks.app import create_app
 
@@ -42,7 +47,7 @@ def run_command(threads: int | None, host: str | None, port: int | None) -> None
     settings = settings_or_exit()
     ruleset = ruleset_or_exit(settings)
     handle = redis_or_exit(settings)
-    pipeline = build_pipeline(settings, handle, ruleset)
+    pipeline = pipeline_or_exit(settings, handle, ruleset)
     pipeline.start(threads or settings.worker_threads)
 
     stop = threading.Event()
