@@ -148,6 +148,7 @@ MISTAKES = [
         "calendar file calendars/nope.ics not found",
     ),
     (S, "    vendor: genea", "    vendor: genie", 0, "got 'genie'"),
+    (R, "  max_delay: 30m ", "  max_delay: 2026-02-30 ", 0, "day is out of range for month"),
 ]
 
 

@@ -190,3 +190,45 @@ def test_feed_window_scrolling_is_not_a_cancellation_but_a_deletion_is(
         f"{yesterday}:start:ana@example.com",
         thursday[0].id,
     ]
+
+
+_EMPTY_FEED = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nEND:VCALENDAR\r\n"
+_LATE_SHIFT = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
+    "BEGIN:VEVENT\r\nUID:added-late@test\r\nDTSTAMP:20260309T075300Z\r\n"
+    "DTSTART:20260309T075500Z\r\nDTEND:20260309T160000Z\r\nSUMMARY:Cover shift\r\n"
+    "END:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+
+
+def test_a_shift_added_shortly_before_it_starts_still_fires_late(
+    settings: Settings, redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    """A shift added at 07:53 for 07:55, seen at the 08:06 poll, is enqueued late, once."""
+    settings = settings.model_copy(update={"catchup_grace_s": 900})
+    calendars = [
+        {
+            "name": "cover",
+            "path": "calendars/cover.ics",
+            "person": "ana@example.com",
+            "poll_interval": "15m",
+        }
+    ]
+    rules_dir = tmp_path / "rules"
+    write_rules(rules_dir, calendars=calendars)
+    feed = rules_dir / "calendars" / "cover.ics"
+    feed.write_text(_EMPTY_FEED, newline="")
+    clock = ManualClock(utc(2026, 3, 9, 7, 50))
+    scheduler = make(settings, redis_client, tmp_path, clock, calendars=calendars)
+    assert scheduler.tick().enqueued == []
+    feed.write_text(_LATE_SHIFT, newline="")  # added at 07:53, after the last poll
+    clock.set(utc(2026, 3, 9, 8, 1))
+    assert scheduler.tick().enqueued == []  # not polled yet: the cursor moves past 07:55
+    clock.set(utc(2026, 3, 9, 8, 6))  # the next poll sees it, 11 minutes after its start
+    report = scheduler.tick()
+    start = "calendar:cover:added-late@test:2026-03-09T07:55:00Z:start:ana@example.com"
+    assert report.enqueued == [start]
+    assert report.late == [start]
+    clock.advance(timedelta(seconds=30))
+    assert scheduler.tick().enqueued == []
+    assert [t["id"] for t in queued_triggers(redis_client, settings.namespace)] == [start]

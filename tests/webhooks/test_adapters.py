@@ -285,6 +285,21 @@ def test_webwork_tracker_webhooks_keep_known_state(http, redis_client, keys, set
     assert queued_triggers(redis_client, keys) == []
 
 
+def test_webwork_event_without_a_time_clears_the_known_state(http, redis_client, keys, settings):
+    """A tracker event with no time cannot be ordered: the known state is dropped, not set."""
+    state = TrackerState(redis_client, keys, ttl_s=settings.known_state_ttl_s)
+    headers = {"X-Webwork-Token": SECRETS["webwork"]}
+    timed = {"event": "tracker.started", "user_id": 7001, "timestamp": "2026-11-27T08:00:00Z"}
+    assert http.post("/hooks/webwork", json=timed, headers=headers).status_code == 200
+    assert state.get("dana.ruiz@example.com") is not None
+    untimed = http.post(
+        "/hooks/webwork", json={"event": "tracker.stopped", "user_id": 7001}, headers=headers
+    )
+    assert untimed.status_code == 200
+    assert "known state" in untimed.json()["reason"]
+    assert state.get("dana.ruiz@example.com") is None
+
+
 def test_webwork_wrong_token_and_unknown_user(http, redis_client, keys, settings):
     """A WebWork webhook with a wrong token is 401; an unknown user id is acknowledged, ignored."""
     bad = http.post(

@@ -147,3 +147,6 @@ def _build(node: Node, path: Path, doc: YamlDocument, loader: _Loader, depth: in
     except yaml.YAMLError as exc:
         doc.problems.append(YamlProblem(node.start_mark.line + 1, f"bad value: {exc}"))
         return None
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. a date like 2026-02-30
+        doc.problems.append(YamlProblem(node.start_mark.line + 1, f"bad value: {exc}"))
+        return None

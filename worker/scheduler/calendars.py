@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import recurring_ical_events
+from pydantic import ValidationError
 
 from worker.models import Trigger, TriggerKind
 from worker.rules.directory import Directory, Person
@@ -198,6 +199,36 @@ def _floating_zone(source: CalendarSource, person: Person) -> ZoneInfo:
     return ZoneInfo(source.timezone) if source.timezone else person.zone
 
 
+def _trigger(
+    source: CalendarSource,
+    occ: Occurrence,
+    key: str,
+    edge: str,
+    kind: TriggerKind,
+    at: datetime,
+    person: Person,
+    begin: datetime,
+    finish: datetime,
+) -> Trigger:
+    """The trigger of one edge (start or end) of one occurrence for one person."""
+    return Trigger(
+        id=f"calendar:{source.name}:{occ.uid}:{key}:{edge}:{person.email}",
+        source=f"calendar:{source.name}",
+        kind=kind,
+        subject=person.email,
+        occurred_at=at,
+        attributes={
+            "summary": occ.summary,
+            "uid": occ.uid,
+            "location": occ.location,
+            "local_time": at.astimezone(person.zone).isoformat(),
+            "timezone": person.timezone,
+            "shift_start": begin.astimezone(person.zone).isoformat(),
+            "shift_end": finish.astimezone(person.zone).isoformat(),
+        },
+    )
+
+
 def calendar_fires(
     source: CalendarSource,
     calendar: icalendar.Calendar,
@@ -240,22 +271,14 @@ def calendar_fires(
             ):
                 if not start < at <= end:
                     continue
-                trigger = Trigger(
-                    id=f"calendar:{source.name}:{occ.uid}:{key}:{edge}:{person.email}",
-                    source=f"calendar:{source.name}",
-                    kind=kind,
-                    subject=person.email,
-                    occurred_at=at,
-                    attributes={
-                        "summary": occ.summary,
-                        "uid": occ.uid,
-                        "location": occ.location,
-                        "local_time": at.astimezone(person.zone).isoformat(),
-                        "timezone": person.timezone,
-                        "shift_start": begin.astimezone(person.zone).isoformat(),
-                        "shift_end": finish.astimezone(person.zone).isoformat(),
-                    },
-                )
+                try:
+                    trigger = _trigger(source, occ, key, edge, kind, at, person, begin, finish)
+                except ValidationError as exc:
+                    plan.problems.append(
+                        f"calendar {source.name}: event {occ.uid[:80]!r} skipped: "
+                        f"{exc.errors()[0]['msg']}"
+                    )
+                    continue
                 plan.fires.append(Fire(at=at, trigger=trigger, email=person.email))
     plan.fires.sort(key=lambda f: (f.at, f.id))
     return plan

@@ -27,8 +27,7 @@ if not v then
   redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
   return 1
 end
-if string.sub(v, 1, 8) == 'pending:' and string.sub(v, 9) ~= ARGV[3]
-   and redis.call('GET', KEYS[2]) == ARGV[3] then
+if string.sub(v, 1, 8) == 'pending:' and redis.call('GET', KEYS[2]) == ARGV[3] then
   redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
   return 2
 end

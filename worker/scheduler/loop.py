@@ -161,7 +161,11 @@ class Scheduler:
             if due is not None and now < due:
                 continue
             self._next_poll[source.name] = now + source.poll_interval
-            result = self.feeds.fetch(source, now)
+            try:
+                result = self.feeds.fetch(source, now)
+            except Exception as exc:  # one bad feed must not stop the schedules and other feeds
+                log.error("calendar feed fetch failed", feed=source.name, error=type(exc).__name__)
+                continue
             planned = self._planned_at.get(source.name)
             stale = planned is None or now - planned >= REPLAN_EVERY or now < planned
             if result.copy is not None and (result.changed or stale):
@@ -197,11 +201,15 @@ class Scheduler:
 
     # ------------------------------------------------------------------ one tick
 
-    def due_fires(self, start: datetime, end: datetime) -> list[Fire]:
-        """Every schedule and planned calendar fire with ``start < at <= end``, in time order."""
+    def due_fires(
+        self, start: datetime, end: datetime, *, calendar_start: datetime | None = None
+    ) -> list[Fire]:
+        """Every schedule fire with ``start < at <= end`` and planned calendar fire with
+        ``calendar_start < at <= end`` (default ``start``), in time order; claims keep a fire
+        seen twice from being enqueued twice."""
         fires = schedule_fires(self.ruleset.sources.schedules, self.ruleset.directory, start, end)
         for source in self.ruleset.sources.calendars:
-            fires.extend(self.plans.due(source.name, start, end))
+            fires.extend(self.plans.due(source.name, calendar_start or start, end))
         fires.sort(key=lambda f: (f.at, f.id))
         return fires
 
@@ -219,10 +227,13 @@ class Scheduler:
             )
             start = now - MAX_CATCHUP
         report.start = start
-        self.poll_feeds(now, start)
+        # Calendars are re-read from the grace window too: a shift added or moved earlier
+        # shortly before it starts is seen only after its start, and must still fire (late).
+        calendar_start = min(start, now - self.grace)
+        self.poll_feeds(now, calendar_start)
         if now <= start:
             return report
-        for fire in self.due_fires(start, now):
+        for fire in self.due_fires(start, now, calendar_start=calendar_start):
             if leading is not None and not leading():
                 report.failed = True
                 return report

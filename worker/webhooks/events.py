@@ -120,6 +120,8 @@ class TrackerChange:
     at: datetime | None
     user_id: str | None = None
     email: str | None = None
+    timed: bool = True
+    """False when the payload carried no event time (``at`` is then the receipt time)."""
 
 
 Parsed = Scan | Ignored | TrackerChange

@@ -273,6 +273,18 @@ class Receiver:
                     f"{event}: unknown WebWork user id {change.user_id}",
                     change.event_id,
                 )
+            if not change.timed:
+                # no event time: it cannot be ordered against what we know, so the known
+                # state is dropped (the next action asks WebWork) rather than overwritten
+                self.state.forget(email)
+                return self._answer(
+                    now,
+                    source,
+                    "recorded",
+                    200,
+                    f"{event} without an event time: known state of {email} cleared",
+                    change.event_id,
+                )
             at = change.at or datetime.fromtimestamp(now, UTC)
             known = self.state.get(email)
             if known is not None and known.at > at:

@@ -112,5 +112,10 @@ def receive(delivery: Delivery) -> Parsed:
         else datetime.fromtimestamp(delivery.now, UTC)
     )
     return TrackerChange(
-        event_id=event_id, tracking=EVENTS[name], at=at, user_id=user_id, email=email
+        event_id=event_id,
+        tracking=EVENTS[name],
+        at=at,
+        user_id=user_id,
+        email=email,
+        timed=raw_time is not None,
     )
