@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import redis
 from pydantic import SecretStr
 
 from worker.models import Outcome, Result, Trigger, TriggerKind, utcnow
@@ -29,7 +30,7 @@ from worker.sandbox.models import SandboxConfig
 from worker.sandbox.seed import Seed
 from worker.sandbox.server import serve_in_thread
 from worker.settings import Settings
-from worker.store import connect
+from worker.store import Keys, connect
 from worker.webwork.client import WebWorkClient
 
 __all__ = ["DEMO_DAY", "run_demo"]
@@ -183,6 +184,15 @@ def run_demo(settings: Settings, echo: Callable[[str], None], *, timeout_s: floa
             }
         )
         handle = connect(configured)
+        live = live_workers(handle.client, Keys(configured.namespace))
+        if live:
+            handle.close()
+            echo(
+                f"autoclock demo: {live} worker(s) are running on namespace "
+                f"{configured.namespace!r}; the demo would take their triggers. Stop them, or "
+                "run the demo with another AUTOCLOCK_NAMESPACE."
+            )
+            return False
         ruleset = load_ruleset(configured.rules_dir, default_timezone=configured.timezone)
         pipeline = build_pipeline(configured, handle, ruleset)
         app_client = WebWorkClient(base_url=sandbox.api_url, token=SecretStr(SANDBOX_OWNER_TOKEN))
@@ -240,6 +250,13 @@ def run_demo(settings: Settings, echo: Callable[[str], None], *, timeout_s: floa
             )
         )
         return ok
+
+
+def live_workers(client: redis.Redis, keys: Keys) -> int:
+    """How many Dramatiq workers sent a heartbeat on this namespace in the last minute."""
+    now_ms = float(client.time()[0]) * 1000
+    heartbeats = f"{keys.dramatiq}:__heartbeats__"
+    return int(client.zcount(heartbeats, now_ms - 60_000, "+inf"))
 
 
 def _drain(pipeline: Pipeline, timeout_s: float) -> None:

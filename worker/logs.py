@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 from typing import Any
 
 import structlog
@@ -24,7 +24,7 @@ def register_secrets(values: Iterable[str | None]) -> None:
     _SECRETS.update(v for v in values if v and len(v) >= 4)
 
 
-def redact(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+def redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Replace any registered secret inside any string value with ``[REDACTED]``."""
     if not _SECRETS:
         return event
@@ -46,7 +46,6 @@ def configure_logging(fmt: str = "auto", level: str = "info") -> None:
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        redact,
     ]
     renderer: Any = (
         structlog.processors.JSONRenderer()
@@ -66,6 +65,7 @@ def configure_logging(fmt: str = "auto", level: str = "info") -> None:
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
+                redact,  # after the traceback is text, so a secret inside it is caught too
                 renderer,
             ],
         )

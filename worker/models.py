@@ -114,8 +114,10 @@ class Action(BaseModel):
 
     @property
     def key(self) -> str:
-        """Stable idempotency key of this action: same trigger, person and verb, same key."""
-        raw = f"{self.trigger.id}\x1f{self.person}\x1f{self.verb.value}"
+        """Stable idempotency key: one trigger and one person make at most one action, so the
+        verb is deliberately not part of it (a second decision is a duplicate, not an effect).
+        """
+        raw = f"{self.trigger.id}\x1f{self.person}"
         return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 

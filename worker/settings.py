@@ -123,6 +123,18 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown IANA time zone {value!r}") from exc
         return value
 
+    @field_validator("webwork_token")
+    @classmethod
+    def _clean_token(cls, value: SecretStr | None) -> SecretStr | None:
+        """Strip the newline a mounted secret file often ends with; refuse control characters
+        (they would break the Authorization header, and the error would quote the token)."""
+        if value is None:
+            return None
+        token = value.get_secret_value().strip()
+        if not token or any(ord(c) < 32 or ord(c) == 127 for c in token):
+            raise ValueError("the token is empty or contains control characters")
+        return SecretStr(token)
+
     @field_validator("webwork_base_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:

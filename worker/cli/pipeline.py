@@ -93,7 +93,7 @@ def history_command(
     echo_table(
         [
             {
-                "at": o.recorded_at.strftime("%Y-%m-%d %H:%M:%S"),
+                "at": o.recorded_at.strftime("%Y-%m-%d %H:%M:%SZ"),
                 "result": o.result.value,
                 "person": o.person or o.subject,
                 "verb": o.verb.value if o.verb else "-",
@@ -141,7 +141,7 @@ def dlq_list(as_json: bool) -> None:
         [
             {
                 "id": d.id,
-                "at": d.at.strftime("%Y-%m-%d %H:%M:%S"),
+                "at": d.at.strftime("%Y-%m-%d %H:%M:%SZ"),
                 "person": d.action.person,
                 "verb": d.action.verb.value,
                 "result": d.result.value,
@@ -179,7 +179,9 @@ def _replay(client: redis.Redis, keys: Keys, entry_id: str | None, *, no_deadlin
     store = DeadLetters(client, keys)
     letters = store.list() if entry_id is None else [d for d in [store.get(entry_id)] if d]
     if not letters:
-        click.echo(f"no dead letter {entry_id!r}", err=True)
+        click.echo(
+            "no dead letters" if entry_id is None else f"no dead letter {entry_id!r}", err=True
+        )
         raise SystemExit(1)
     broker = make_broker(client, keys)
     for letter in letters:
@@ -192,6 +194,26 @@ def _replay(client: redis.Redis, keys: Keys, entry_id: str | None, *, no_deadlin
         send_action(broker, replayed)
         store.remove(letter.id)
         click.echo(f"replayed {letter.id}: {letter.action.verb.value} {letter.action.person}")
+
+
+@dlq_group.command("drop")
+@click.argument("entry_id", required=False)
+@click.option("--all", "drop_all", is_flag=True, help="Drop every dead letter.")
+def dlq_drop(entry_id: str | None, drop_all: bool) -> None:
+    """Forget dead letters that should not be replayed (the history keeps their outcomes)."""
+    if bool(entry_id) == drop_all:
+        raise click.UsageError("give one dead-letter ID or --all")
+    settings = settings_or_exit()
+    with redis_or_exit(settings) as handle:
+        store = DeadLetters(handle.client, Keys(settings.namespace))
+        ids = [d.id for d in store.list()] if drop_all else [entry_id or ""]
+        dropped = [i for i in ids if store.get(i) is not None]
+        for i in dropped:
+            store.remove(i)
+    if entry_id and not dropped:
+        click.echo(f"no dead letter {entry_id!r}", err=True)
+        raise SystemExit(1)
+    click.echo(f"dropped {len(dropped)} dead letter(s)")
 
 
 @click.command("status")
@@ -212,7 +234,7 @@ def status_command(as_json: bool) -> None:
             {
                 "person": person.email,
                 "tracking": "unknown" if known is None else ("yes" if known.tracking else "no"),
-                "since": known.at.strftime("%Y-%m-%d %H:%M:%S") if known else "-",
+                "since": known.at.strftime("%Y-%m-%d %H:%M:%SZ") if known else "-",
                 "source": known.source if known else "-",
             }
         )
@@ -224,7 +246,12 @@ def status_command(as_json: bool) -> None:
 
 @click.command("trigger")
 @click.option("--kind", type=click.Choice([k.value for k in TriggerKind]), required=True)
-@click.option("--subject", required=True, help="Email, badge id, vendor id or user id.")
+@click.option(
+    "--subject",
+    required=True,
+    callback=lambda _c, _p, v: _subject(v),
+    help="Email, badge id, vendor id or user id.",
+)
 @click.option(
     "--at",
     "at",
@@ -249,6 +276,12 @@ def trigger_command(kind: str, subject: str, at: datetime | None, attr: tuple[st
         TriggerQueue(make_broker(handle.client, Keys(settings.namespace))).enqueue(trigger)
     click.echo(trigger.id)
     sys.stdout.flush()
+
+
+def _subject(value: str) -> str:
+    if not 1 <= len(value.strip()) <= 320:
+        raise click.BadParameter("must be 1 to 320 characters")
+    return value.strip()
 
 
 COMMANDS = [worker_command, history_command, dlq_group, status_command, trigger_command]

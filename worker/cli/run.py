@@ -83,10 +83,11 @@ def run_command(threads: int | None, host: str | None, port: int | None) -> None
     )
     signalled = True
     try:
-        signalled = wait_for_signal(pipeline.healthy)
+        signalled = wait_for_signal(lambda: pipeline.healthy() and server_thread.is_alive())
         if not signalled:
             log.critical(
-                "lost Redis or a worker thread; exiting so a supervisor restarts this worker"
+                "lost Redis, a worker thread or the webhook server; exiting so a supervisor "
+                "restarts autoclock"
             )
     finally:
         log.info("autoclock stopping")

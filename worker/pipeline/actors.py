@@ -61,7 +61,7 @@ LOCK_RETRY_MS = 150
 #: Redis unreachable in the middle of a message: retry after this long (ms), jittered.
 REDIS_RETRY_MS = 1_000
 #: How long an actor thread waits for a lost Redis before asking for its retry (s).
-REDIS_WAIT_S = 120
+REDIS_WAIT_S = 60  # well within the actors' 120 s time limit
 #: Set once an actor in this process lost Redis mid-message (see Pipeline.healthy).
 REDIS_OUTAGE = threading.Event()
 
@@ -166,7 +166,8 @@ def _redis_outage_is_a_retry(client: redis.Redis) -> Iterator[None]:
     try:
         yield
     except redis.RedisError as exc:
-        REDIS_OUTAGE.set()
+        if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
+            REDIS_OUTAGE.set()
         log.warning("redis unavailable; waiting for it", error=type(exc).__name__)
         deadline = time.monotonic() + REDIS_WAIT_S
         while time.monotonic() < deadline:
@@ -186,6 +187,12 @@ def _evaluate(ctx: Context, broker: RedisBroker, trigger: Trigger, delivery: str
         owner = ctx.ledger.claim_trigger(trigger.id, delivery)
         if owner != delivery:
             record(Result.DUPLICATE, "this trigger was already received; no second effect")
+            return
+        decided = ctx.db.get(ctx.keys("decision", delivery))
+        if decided is not None:
+            # redelivered after deciding: resend that decision, never decide again (a new
+            # "now" or known state could decide otherwise, and that would be a second effect)
+            send_action(broker, Action.model_validate_json(decided))
             return
         person = ctx.ruleset.directory.resolve(trigger.subject, source=trigger.source)
         if person is None:
@@ -211,9 +218,21 @@ def _evaluate(ctx: Context, broker: RedisBroker, trigger: Trigger, delivery: str
             deadline=trigger.occurred_at + decision.max_delay,
             reason=decision.reason,
         )
+        ctx.db.set(
+            ctx.keys("decision", delivery), action.model_dump_json(), ex=ctx.settings.dedupe_ttl_s
+        )
         send_action(broker, action)
     except Backpressure as exc:
         raise dramatiq.Retry("waiting for API budget", delay=exc.delay_ms) from None
+    except RateLimited as exc:  # a fact (approved leave) could not be read yet
+        ctx.limiter.pause(exc.retry_after_s)
+        raise dramatiq.Retry("rate limited", delay=int(exc.retry_after_s * 1000)) from None
+    except Transient as exc:
+        if _retries() + 1 < ctx.settings.max_attempts:
+            delay = min(ctx.settings.max_backoff_s * 1000, 1000 * 2 ** _retries())
+            raise dramatiq.Retry("a fact could not be read", delay=_jitter(delay)) from None
+        # never guess: clocking in someone on approved leave costs money
+        record(Result.FAILED, f"could not read the facts the rules need (leave): {exc}")
     except redis.RedisError:
         raise  # not the trigger's fault: retried once Redis answers
     except Exception as exc:
@@ -304,6 +323,7 @@ class _Apply:
                     result,
                     f"known state from {known.source} at "
                     f"{known.at.isoformat()}; no API call needed",
+                    refresh_state=False,  # a cached answer must not extend its own life
                 )
                 return
         try:
@@ -311,6 +331,7 @@ class _Apply:
         except Backpressure as exc:
             raise dramatiq.Retry("waiting for API budget", delay=exc.delay_ms) from None
         except RateLimited as exc:
+            ctx.ledger.not_in_flight(action.key, action.person)  # a 429 applied nothing
             ctx.limiter.pause(exc.retry_after_s)
             raise dramatiq.Retry("rate limited", delay=int(exc.retry_after_s * 1000)) from None
         except AlreadyTracking as exc:
@@ -358,6 +379,9 @@ class _Apply:
                 raise
             if self.expired():
                 return
+            # current-data shows the earlier attempt did not take effect: call afresh (and
+            # if there is no budget for it now, the retry must not ask current-data again)
+            ctx.ledger.not_in_flight(action.key, action.person)
         ctx.budget.prepay()
         try:
             ctx.state.forget(action.person)  # unknown until this call's result is recorded
@@ -432,12 +456,14 @@ class _Apply:
         self.ctx.dead_letters.add(self.action, result, reason)
         self.record(result, reason, attempts=attempts)
 
-    def finish(self, result: Result, reason: str, *, ledger: bool = True) -> None:
+    def finish(
+        self, result: Result, reason: str, *, ledger: bool = True, refresh_state: bool = True
+    ) -> None:
         ctx, action = self.ctx, self.action
         tracking = TRACKING_AFTER.get(result)
         # The known state first: a crash before the ledger's final mark leaves it in flight,
         # and the redelivery confirms through current-data (never a stale known state).
-        if tracking is not None:
+        if tracking is not None and refresh_state:
             ctx.state.set(action.person, tracking=tracking, at=ctx.clock(), source="autoclock")
         if ledger:
             applied_at = action.trigger.occurred_at if tracking is not None else None

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 import redis
 from dramatiq.middleware import CurrentMessage
 
-from worker.errors import Backpressure, ConfigError, WebWorkError
+from worker.errors import Backpressure, ConfigError, RateLimited, Transient, WebWorkError
 from worker.logs import get_logger
 from worker.metrics import ApiObserver
 from worker.models import utcnow
@@ -32,7 +32,10 @@ __all__ = ["ApiFacts", "Budget", "Context"]
 
 log = get_logger(__name__)
 
-#: The per-person lock outlives the longest critical section (three calls at the timeout).
+#: Most API calls one action makes while holding its person's lock: workspaces, members,
+#: current-data, the start/stop itself and the current-data confirm of a conflict.
+CALLS_PER_ACTION = 5
+#: The per-person lock outlives the longest critical section (every call at the timeout).
 LOCK_MARGIN_MS = 5_000
 
 
@@ -117,7 +120,7 @@ class Context:
                 before_request=budget,
                 observer=ApiObserver(client, keys),
             )
-        lock_ttl = int(settings.webwork_timeout_s * 3 * 1000) + LOCK_MARGIN_MS
+        lock_ttl = int(settings.webwork_timeout_s * CALLS_PER_ACTION * 1000) + LOCK_MARGIN_MS
         return cls(
             settings=settings,
             db=client,
@@ -195,8 +198,8 @@ class ApiFacts:
                 date_from=day,
                 date_to=day,
             )
-        except Backpressure:
-            raise
+        except (Backpressure, RateLimited, Transient):
+            raise  # retried by the evaluation: an API blip must not read as "not on leave"
         except WebWorkError as exc:
             log.warning("leave lookup failed", person=person.email, error=str(exc))
             return None

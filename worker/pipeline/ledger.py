@@ -112,6 +112,15 @@ class Ledger:
         pipe.set(self.keys("pending", person), action_key, ex=PENDING_TTL_S)
         pipe.execute()
 
+    def not_in_flight(self, action_key: str, person: str) -> None:
+        """Nothing of this action was applied (a 429, or current-data says so): drop the
+        in-flight mark so the next attempt calls directly (attempts are kept). Call only
+        while holding the person's lock."""
+        pipe = self.client.pipeline()
+        pipe.delete(self.keys("action", action_key))
+        pipe.delete(self.keys("pending", person))
+        pipe.execute()
+
     def pending(self, person: str) -> str | None:
         """The key of ``person``'s action whose call may be under way (or interrupted)."""
         raw = self.client.get(self.keys("pending", person))

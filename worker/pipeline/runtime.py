@@ -7,6 +7,7 @@ return to the queue once its heartbeat is older than the broker's heartbeat time
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import dramatiq
@@ -66,9 +67,18 @@ class Pipeline:
         return not REDIS_OUTAGE.is_set()
 
     def stop(self, timeout_ms: int = SHUTDOWN_TIMEOUT_MS) -> None:
+        """Stop the worker (in-flight actions finish, prefetched messages go back), then say
+        goodbye: a cleanly stopped worker leaves no heartbeat that looks alive."""
         if self.worker is not None:
             self.worker.stop(timeout=timeout_ms)
             self.worker = None
+            with contextlib.suppress(redis.RedisError, OSError):
+                prefix = self.context.keys.dramatiq
+                unacked = f"{prefix}:__acks__.{self.broker.broker_id}.*"
+                if not any(True for _ in self.context.db.scan_iter(match=unacked, count=100)):
+                    # with messages still unacknowledged the heartbeat must age out, so that
+                    # the broker's maintenance hands them to another worker
+                    self.context.db.zrem(f"{prefix}:__heartbeats__", self.broker.broker_id)
         self.broker.close()
         self.context.client.close()
 
