@@ -60,6 +60,8 @@ ACTOR_OPTIONS: dict[str, Any] = {
 LOCK_RETRY_MS = 150
 #: Redis unreachable in the middle of a message: retry after this long (ms), jittered.
 REDIS_RETRY_MS = 1_000
+#: How long a decision is kept for a redelivery of its evaluation: as long as a message lives.
+DECISION_TTL_S = ACTOR_OPTIONS["max_age"] // 1000
 #: How long an actor thread waits for a lost Redis before asking for its retry (s).
 REDIS_WAIT_S = 60  # well within the actors' 120 s time limit
 #: Set once an actor in this process lost Redis mid-message (see Pipeline.healthy).
@@ -218,9 +220,7 @@ def _evaluate(ctx: Context, broker: RedisBroker, trigger: Trigger, delivery: str
             deadline=trigger.occurred_at + decision.max_delay,
             reason=decision.reason,
         )
-        ctx.db.set(
-            ctx.keys("decision", delivery), action.model_dump_json(), ex=ctx.settings.dedupe_ttl_s
-        )
+        ctx.db.set(ctx.keys("decision", delivery), action.model_dump_json(), ex=DECISION_TTL_S)
         send_action(broker, action)
     except Backpressure as exc:
         raise dramatiq.Retry("waiting for API budget", delay=exc.delay_ms) from None
