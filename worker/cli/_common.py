@@ -22,6 +22,7 @@ __all__ = [
     "redis_or_exit",
     "ruleset_or_exit",
     "settings_or_exit",
+    "threads_option",
     "wait_for_signal",
 ]
 
@@ -56,6 +57,15 @@ def ruleset_or_exit(settings: Settings) -> Ruleset:
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)
         raise SystemExit(EXIT_CONFIG) from None
+
+
+#: ``--threads`` of the commands that run the actors (``worker`` and ``run``).
+threads_option = click.option(
+    "--threads",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Worker threads (default AUTOCLOCK_WORKER_THREADS).",
+)
 
 
 def pipeline_or_exit(settings: Settings, handle: RedisHandle, ruleset: Ruleset) -> Pipeline:

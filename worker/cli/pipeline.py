@@ -17,6 +17,7 @@ from worker.cli._common import (
     redis_or_exit,
     ruleset_or_exit,
     settings_or_exit,
+    threads_option,
     wait_for_signal,
 )
 from worker.logs import get_logger
@@ -34,12 +35,7 @@ log = get_logger(__name__)
 
 
 @click.command("worker")
-@click.option(
-    "--threads",
-    type=click.IntRange(1, 256),
-    default=None,
-    help="Worker threads (default AUTOCLOCK_WORKER_THREADS).",
-)
+@threads_option
 def worker_command(threads: int | None) -> None:
     """Run the actors: evaluate triggers and apply start/stop actions until SIGTERM."""
     settings = settings_or_exit()

@@ -13,6 +13,7 @@ from worker.cli._common import (
     redis_or_exit,
     ruleset_or_exit,
     settings_or_exit,
+    threads_option,
     wait_for_signal,
 )
 from worker.logs import get_logger
@@ -26,12 +27,7 @@ log = get_logger(__name__)
 
 
 @click.command("run")
-@click.option(
-    "--threads",
-    type=click.IntRange(1, 256),
-    default=None,
-    help="Worker threads (default AUTOCLOCK_WORKER_THREADS).",
-)
+@threads_option
 @click.option(
     "--host", default=None, help="Webhook server address (default AUTOCLOCK_WEBHOOK_HOST)."
 )
