@@ -24,7 +24,7 @@ from pydantic import SecretStr
 from worker.models import Outcome, Result, Trigger, TriggerKind, utcnow
 from worker.pipeline.broker import ACTIONS_QUEUE, TRIGGERS_QUEUE
 from worker.pipeline.runtime import Pipeline, build_pipeline
-from worker.rules.loader import load_ruleset
+from worker.rules.load import load_ruleset
 from worker.sandbox.app import create_app
 from worker.sandbox.models import SandboxConfig
 from worker.sandbox.seed import Seed

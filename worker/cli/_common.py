@@ -12,7 +12,8 @@ import redis
 from worker.errors import ConfigError, RulesError
 from worker.logs import configure_logging, register_secrets
 from worker.pipeline.runtime import Pipeline, build_pipeline
-from worker.rules.loader import Ruleset, load_ruleset
+from worker.rules.load import load_ruleset
+from worker.rules.ruleset import Ruleset
 from worker.settings import Settings, load_settings
 from worker.store import RedisHandle, connect
 

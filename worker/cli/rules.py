@@ -24,7 +24,8 @@ from worker.models import Trigger, TriggerKind, utcnow
 from worker.rules.directory import Person
 from worker.rules.evaluate import Decision, evaluate, format_duration
 from worker.rules.facts import StaticFacts
-from worker.rules.loader import Ruleset, check_ruleset, load_ruleset
+from worker.rules.load import check_ruleset, load_ruleset
+from worker.rules.ruleset import Ruleset
 from worker.settings import Settings
 
 __all__ = ["COMMANDS", "rules_group"]

@@ -14,7 +14,8 @@ import redis
 from worker.errors import RulesError
 from worker.logs import get_logger, register_secrets
 from worker.pipeline.broker import TriggerQueue, make_broker
-from worker.rules.loader import Ruleset, load_ruleset
+from worker.rules.load import load_ruleset
+from worker.rules.ruleset import Ruleset
 from worker.scheduler.clock import Clock, SimulatedClock, SystemClock
 from worker.scheduler.loop import Scheduler
 from worker.scheduler.simulate import render, simulate_day

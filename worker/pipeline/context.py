@@ -22,7 +22,7 @@ from worker.pipeline.outcomes import OutcomeLog
 from worker.pipeline.state import TrackerState
 from worker.rules.directory import Person
 from worker.rules.facts import HolidayFacts
-from worker.rules.loader import Ruleset
+from worker.rules.ruleset import Ruleset
 from worker.settings import Settings
 from worker.store import Keys
 from worker.webwork.client import WebWorkClient

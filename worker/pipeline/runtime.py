@@ -17,7 +17,7 @@ from dramatiq.brokers.redis import RedisBroker
 from worker.pipeline.actors import REDIS_OUTAGE, Actors, declare_actors
 from worker.pipeline.broker import TriggerQueue, make_broker
 from worker.pipeline.context import Context
-from worker.rules.loader import Ruleset
+from worker.rules.ruleset import Ruleset
 from worker.settings import Settings
 from worker.store import Keys, RedisHandle
 from worker.webwork.client import WebWorkClient

@@ -20,6 +20,7 @@ Conditions, checked in this order, each one the reason when a rule is skipped:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from fnmatch import fnmatchcase
@@ -27,8 +28,8 @@ from fnmatch import fnmatchcase
 from worker.models import Trigger, Verb
 from worker.rules.directory import Person
 from worker.rules.facts import Facts, holiday_region
-from worker.rules.loader import Ruleset
-from worker.rules.schema import WEEKDAYS, RuleSpec
+from worker.rules.ruleset import Ruleset
+from worker.rules.schema import WEEKDAYS, On, RuleSpec, When
 from worker.rules.templates import render
 
 __all__ = ["Decision", "Verdict", "evaluate", "format_duration"]
@@ -145,35 +146,56 @@ def _check(
     rule: RuleSpec, trigger: Trigger, person: Person, local: datetime, facts: Facts
 ) -> tuple[str | None, list[str]]:
     """``(reason it does not match or None, notes on a match)``."""
-    on = rule.on
+    why_not = _check_on(rule.on, trigger) or _check_who(rule.when, person)
+    if why_not is not None:
+        return why_not, []
+    notes: list[str] = []
+    day, why_not = _check_clock(rule.when, person, local, notes)
+    if why_not is not None:
+        return why_not, []
+    for check in _FACT_CHECKS:
+        why_not = check(rule.when, person, day, facts, notes)
+        if why_not is not None:
+            return why_not, []
+    return None, notes
+
+
+def _check_on(on: On, trigger: Trigger) -> str | None:
     if on.source != "*" and not fnmatchcase(trigger.source, on.source):
-        return f"source {trigger.source} does not match {on.source}", []
+        return f"source {trigger.source} does not match {on.source}"
     kinds = on.kind if isinstance(on.kind, list) else [on.kind]
     if trigger.kind not in kinds:
-        return f"kind {trigger.kind.value} is not {' or '.join(k.value for k in kinds)}", []
+        return f"kind {trigger.kind.value} is not {' or '.join(k.value for k in kinds)}"
     for key, pattern in on.attributes.items():
         value = trigger.attributes.get(key)
         if value is None:
-            return f"the trigger has no {key!r} attribute (rule wants {pattern!r})", []
+            return f"the trigger has no {key!r} attribute (rule wants {pattern!r})"
         if not fnmatchcase(value.casefold(), pattern.casefold()):
-            return f"{key} {value!r} does not match {pattern!r}", []
-    when = rule.when
+            return f"{key} {value!r} does not match {pattern!r}"
+    return None
+
+
+def _check_who(when: When, person: Person) -> str | None:
     if when.people is not None and person.email not in when.people:
-        return f"{person.email} is not one of the rule's people", []
+        return f"{person.email} is not one of the rule's people"
     if when.groups is not None and not set(when.groups).intersection(person.groups):
         mine = ", ".join(person.groups) or "no group"
-        return f"{person.email} ({mine}) is in none of the groups {', '.join(when.groups)}", []
+        return f"{person.email} ({mine}) is in none of the groups {', '.join(when.groups)}"
+    return None
 
+
+def _check_clock(
+    when: When, person: Person, local: datetime, notes: list[str]
+) -> tuple[date, str | None]:
+    """``(rule day, reason or None)``: ``between`` then ``weekdays`` on the rule day."""
     day = local.date()
-    clock = local.time().replace(tzinfo=None)
     stamp = f"{local:%H:%M} {person.timezone}"
-    notes: list[str] = []
     if when.between is not None:
         start, end = when.between
-        inside, after_midnight = _in_window(clock, start, end)
+        inside, after_midnight = _in_window(local.time().replace(tzinfo=None), start, end)
         window = f"{start:%H:%M}-{end:%H:%M}"
         if not inside:
-            return f"{local:%a} {stamp} is outside {window}", []
+            return day, f"{local:%a} {stamp} is outside {window}"
         if after_midnight:
             day = day - timedelta(days=1)
             notes.append(
@@ -182,37 +204,63 @@ def _check(
             )
         else:
             notes.append(f"{stamp} is inside {window}")
-    if when.weekdays is not None:
-        weekday = WEEKDAYS[day.weekday()]
-        if weekday not in when.weekdays:
-            return (
-                f"{_DAY_NAMES[day.weekday()]} {day.isoformat()} ({person.timezone}) is not "
-                f"one of {', '.join(when.weekdays)}"
-            ), []
-    if when.not_on_holiday:
-        why = _holiday(person, day, facts)
-        if why is not None and why.startswith("!"):
-            return why[1:], []
-        if why is not None:
-            notes.append(why)
-    if when.not_on_leave:
-        leave = facts.on_leave(person, day)
-        if leave is True:
-            return f"{person.email} is on approved full-day leave on {day.isoformat()}", []
-        notes.append(
-            "leave not checked (unknown)" if leave is None else f"not on leave on {day.isoformat()}"
+    if when.weekdays is not None and WEEKDAYS[day.weekday()] not in when.weekdays:
+        return day, (
+            f"{_DAY_NAMES[day.weekday()]} {day.isoformat()} ({person.timezone}) is not "
+            f"one of {', '.join(when.weekdays)}"
         )
-    if when.tracking is not None:
-        state = facts.tracking(person)
-        wanted = "tracking" if when.tracking else "not tracking"
-        if state is None:
-            notes.append(f"tracking state unknown; the rule wants {wanted} and may still apply")
-        elif state != when.tracking:
-            actual = "tracking" if state else "not tracking"
-            return f"{person.email} is {actual} (the rule wants {wanted})", []
-        else:
-            notes.append(f"{person.email} is {wanted}")
-    return None, notes
+    return day, None
+
+
+def _check_holiday(
+    when: When, person: Person, day: date, facts: Facts, notes: list[str]
+) -> str | None:
+    if not when.not_on_holiday:
+        return None
+    why = _holiday(person, day, facts)
+    if why is not None and why.startswith("!"):
+        return why[1:]
+    if why is not None:
+        notes.append(why)
+    return None
+
+
+def _check_leave(
+    when: When, person: Person, day: date, facts: Facts, notes: list[str]
+) -> str | None:
+    if not when.not_on_leave:
+        return None
+    leave = facts.on_leave(person, day)
+    if leave is True:
+        return f"{person.email} is on approved full-day leave on {day.isoformat()}"
+    notes.append(
+        "leave not checked (unknown)" if leave is None else f"not on leave on {day.isoformat()}"
+    )
+    return None
+
+
+def _check_tracking(
+    when: When, person: Person, day: date, facts: Facts, notes: list[str]
+) -> str | None:
+    if when.tracking is None:
+        return None
+    state = facts.tracking(person)
+    wanted = "tracking" if when.tracking else "not tracking"
+    if state is None:
+        notes.append(f"tracking state unknown; the rule wants {wanted} and may still apply")
+    elif state != when.tracking:
+        actual = "tracking" if state else "not tracking"
+        return f"{person.email} is {actual} (the rule wants {wanted})"
+    else:
+        notes.append(f"{person.email} is {wanted}")
+    return None
+
+
+_FACT_CHECKS: tuple[Callable[[When, Person, date, Facts, list[str]], str | None], ...] = (
+    _check_holiday,
+    _check_leave,
+    _check_tracking,
+)
 
 
 def _in_window(clock: time, start: time, end: time) -> tuple[bool, bool]:

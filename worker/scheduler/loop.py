@@ -36,7 +36,7 @@ from worker.logs import get_logger
 from worker.models import Outcome, Result
 from worker.pipeline.broker import TriggerQueue
 from worker.pipeline.outcomes import OutcomeLog
-from worker.rules.loader import Ruleset
+from worker.rules.ruleset import Ruleset
 from worker.rules.schema import CalendarSource
 from worker.scheduler.calendars import CalendarError, calendar_fires, parse_calendar
 from worker.scheduler.claims import Claims

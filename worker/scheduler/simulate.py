@@ -18,7 +18,7 @@ import httpx
 from worker.rules.directory import Person
 from worker.rules.evaluate import Decision, evaluate
 from worker.rules.facts import Facts, StaticFacts
-from worker.rules.loader import Ruleset
+from worker.rules.ruleset import Ruleset
 from worker.rules.schema import CalendarSource
 from worker.scheduler.calendars import CalendarError, calendar_fires, parse_calendar
 from worker.scheduler.feeds import FeedError, download
