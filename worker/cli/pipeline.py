@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 import uuid
@@ -20,11 +21,11 @@ from worker.cli._common import (
     threads_option,
     wait_for_signal,
 )
+from worker.errors import QueueUnavailable
 from worker.logs import get_logger
-from worker.models import Action, Result, Trigger, TriggerKind, utcnow
-from worker.pipeline.actors import send_action
+from worker.models import Result, Trigger, TriggerKind, utcnow
 from worker.pipeline.broker import TriggerQueue, make_broker
-from worker.pipeline.dlq import DeadLetters
+from worker.pipeline.dlq import DeadLetters, drop, replay
 from worker.pipeline.outcomes import OutcomeLog
 from worker.pipeline.state import TrackerState
 from worker.store import Keys
@@ -181,15 +182,17 @@ def _replay(client: redis.Redis, keys: Keys, entry_id: str | None, *, no_deadlin
         raise SystemExit(1)
     broker = make_broker(client, keys)
     for letter in letters:
-        update: dict[str, object] = {
-            "delivery_id": f"{letter.action.delivery_id}~replay-{uuid.uuid4().hex[:8]}"
-        }
-        if no_deadline:
-            update["deadline"] = None
-        replayed: Action = letter.action.model_copy(update=update)
-        send_action(broker, replayed)
-        store.remove(letter.id)
+        try:
+            replay(store, broker, letter, by=_operator(), no_deadline=no_deadline)
+        except QueueUnavailable as exc:
+            click.echo(f"autoclock: {exc}", err=True)
+            raise SystemExit(EXIT_UNAVAILABLE) from None
         click.echo(f"replayed {letter.id}: {letter.action.verb.value} {letter.action.person}")
+
+
+def _operator() -> str:
+    """Who runs this command, for the audit log."""
+    return f"cli:{getpass.getuser()}"
 
 
 @dlq_group.command("drop")
@@ -203,13 +206,13 @@ def dlq_drop(entry_id: str | None, drop_all: bool) -> None:
     with redis_or_exit(settings) as handle:
         store = DeadLetters(handle.client, Keys(settings.namespace))
         ids = [d.id for d in store.list()] if drop_all else [entry_id or ""]
-        dropped = [i for i in ids if store.get(i) is not None]
-        for i in dropped:
-            store.remove(i)
-    if entry_id and not dropped:
+        letters = [d for d in (store.get(i) for i in ids) if d is not None]
+        for letter in letters:
+            drop(store, letter, by=_operator())
+    if entry_id and not letters:
         click.echo(f"no dead letter {entry_id!r}", err=True)
         raise SystemExit(1)
-    click.echo(f"dropped {len(dropped)} dead letter(s)")
+    click.echo(f"dropped {len(letters)} dead letter(s)")
 
 
 @click.command("status")

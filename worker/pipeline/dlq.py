@@ -1,21 +1,29 @@
 """The dead-letter store: actions that ended ``failed`` or ``rejected``, with their reason.
 
-``autoclock dlq list`` shows them; ``autoclock dlq replay`` sends one (or all) back to the
-actions queue as a new delivery that passes the same dedupe, ordering and deadline checks.
+``autoclock dlq list`` and the console's Dead letters page show them. :func:`replay` (used by
+``autoclock dlq replay`` and the console) sends one back to the actions queue as a new
+delivery that passes the same dedupe, ordering and deadline checks; :func:`drop` forgets one.
+Both write an audit entry first, naming who asked.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+import dramatiq
 import redis
+from dramatiq.brokers.redis import RedisBroker
 
+from worker.errors import QueueUnavailable
 from worker.models import Action, Result, utcnow
+from worker.pipeline.audit import AuditLog
+from worker.pipeline.broker import ACTIONS_QUEUE, APPLY_ACTION
 from worker.store import Keys
 
-__all__ = ["DeadLetter", "DeadLetters"]
+__all__ = ["DeadLetter", "DeadLetters", "drop", "replay"]
 
 
 @dataclass(frozen=True)
@@ -66,3 +74,52 @@ class DeadLetters:
             reason=str(data["reason"]),
             at=datetime.fromisoformat(data["at"]),
         )
+
+
+def replay(
+    store: DeadLetters, broker: RedisBroker, letter: DeadLetter, *, by: str, no_deadline: bool
+) -> Action:
+    """Send ``letter``'s action back to the actions queue as a new delivery, then forget it.
+
+    The new delivery id is the old one plus ``~replay-<random>``, so the replay records its
+    own outcome. ``no_deadline`` drops the rule's deadline (otherwise a late replay ends as
+    ``expired``). Raises :class:`QueueUnavailable` when Redis refuses the message (the dead
+    letter is then kept).
+    """
+    update: dict[str, object] = {
+        "delivery_id": f"{letter.action.delivery_id}~replay-{uuid.uuid4().hex[:8]}"
+    }
+    if no_deadline:
+        update["deadline"] = None
+    replayed: Action = letter.action.model_copy(update=update)
+    detail = f"{letter.action.verb.value} {letter.action.person}" + (
+        " (no deadline)" if no_deadline else ""
+    )
+    try:
+        AuditLog(store.client, store.keys).record(
+            by=by, action="dlq.replay", target=letter.id, detail=detail
+        )
+        broker.enqueue(
+            dramatiq.Message(
+                queue_name=ACTIONS_QUEUE,
+                actor_name=APPLY_ACTION,
+                args=(replayed.model_dump(mode="json"),),
+                kwargs={},
+                options={},
+            )
+        )
+    except (redis.RedisError, OSError) as exc:
+        raise QueueUnavailable(f"cannot replay {letter.id}: {type(exc).__name__}") from None
+    store.remove(letter.id)
+    return replayed
+
+
+def drop(store: DeadLetters, letter: DeadLetter, *, by: str) -> None:
+    """Forget ``letter`` (its outcome stays in the history), with an audit entry."""
+    AuditLog(store.client, store.keys).record(
+        by=by,
+        action="dlq.drop",
+        target=letter.id,
+        detail=f"{letter.action.verb.value} {letter.action.person}: {letter.reason}",
+    )
+    store.remove(letter.id)
