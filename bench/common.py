@@ -40,7 +40,6 @@ __all__ = [
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCAL_REDIS = "redis://127.0.0.1:6379/0"
 
 
 def machine() -> dict[str, Any]:

