@@ -12,9 +12,6 @@ reason, a log line or a repr.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -33,10 +30,7 @@ __all__ = [
     "Scan",
     "SubjectKind",
     "TrackerChange",
-    "check_timestamp",
-    "digest_matches",
     "get_path",
-    "hmac_sha256",
     "opt_str",
     "parse_json_object",
     "parse_time",
@@ -141,41 +135,6 @@ def signing_secrets(delivery: Delivery) -> list[str] | None:
         return None
     hint = f" (set {delivery.secret_env})" if delivery.secret_env else ""
     raise Reject(401, f"no secret is configured for source {delivery.source!r}{hint}")
-
-
-def digest_matches(mac: bytes, presented: str) -> bool:
-    """Constant-time check of ``presented`` against ``mac`` written as hex or base64.
-
-    Accepts lower/upper-case hex and standard or URL-safe base64, with or without padding.
-    """
-    text = presented.strip()
-    ok = hmac.compare_digest(mac.hex().encode(), text.lower().encode("ascii", "replace"))
-    for encoded in (base64.b64encode(mac), base64.urlsafe_b64encode(mac)):
-        ok |= hmac.compare_digest(encoded, text.encode("ascii", "replace"))
-        ok |= hmac.compare_digest(encoded.rstrip(b"="), text.encode("ascii", "replace"))
-    return ok
-
-
-def check_timestamp(raw: str, delivery: Delivery, *, name: str) -> int:
-    """Parse a signed Unix timestamp and enforce the replay window (401 outside it)."""
-    text = raw.strip()
-    if not text.isdigit() or len(text) > 12:
-        raise Reject(401, f"{name} is not a Unix timestamp in seconds")
-    ts = int(text)
-    skew = delivery.now - ts
-    if abs(skew) > delivery.tolerance_s:
-        where = "old" if skew > 0 else "in the future"
-        raise Reject(
-            401,
-            f"stale timestamp: {name} is {abs(int(skew))} s {where}"
-            f" (tolerance {delivery.tolerance_s} s)",
-        )
-    return ts
-
-
-def hmac_sha256(secret: str | bytes, message: bytes) -> bytes:
-    key = secret.encode() if isinstance(secret, str) else secret
-    return hmac.new(key, message, hashlib.sha256).digest()
 
 
 # ---------------------------------------------------------------- payload helpers

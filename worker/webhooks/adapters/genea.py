@@ -11,8 +11,6 @@ by ``uuid``. Presence: ``event_action == "SEQUR_ACCESS_GRANTED"``. Identity:
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 
 from worker.webhooks.events import (
@@ -30,18 +28,15 @@ from worker.webhooks.events import (
     require_str,
     signing_secrets,
 )
+from worker.webhooks.signatures import verify
 
 __all__ = ["receive"]
 
 GRANTED = "SEQUR_ACCESS_GRANTED"
 
 
-def _sha1_ok(secrets: list[str], message: bytes, presented: bytes) -> bool:
-    ok = False
-    for secret in secrets:
-        mac = hmac.new(secret.encode(), message, hashlib.sha1).hexdigest().encode()
-        ok |= hmac.compare_digest(mac, presented)
-    return ok
+def _sha1_ok(secrets: list[str], message: bytes, presented: str) -> bool:
+    return verify(secrets, message, [presented], algorithm="sha1", encodings=("hex",))
 
 
 def receive(delivery: Delivery) -> Parsed:
@@ -52,7 +47,7 @@ def receive(delivery: Delivery) -> Parsed:
         header = delivery.headers.get("x-sequr-signature")
         if not header:
             raise Reject(401, "missing x-sequr-signature header")
-        presented = header.strip().removeprefix("sha1=").lower().encode("ascii", "replace")
+        presented = header.strip().removeprefix("sha1=")
         if not _sha1_ok(secrets, delivery.body, presented):
             try:
                 payload = parse_json_object(delivery.body)

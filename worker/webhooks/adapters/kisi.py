@@ -17,14 +17,13 @@ from worker.webhooks.events import (
     Parsed,
     Reject,
     Scan,
-    digest_matches,
-    hmac_sha256,
     opt_str,
     parse_json_object,
     parse_time,
     require_str,
     signing_secrets,
 )
+from worker.webhooks.signatures import verify
 
 __all__ = ["receive"]
 
@@ -36,11 +35,7 @@ def receive(delivery: Delivery) -> Parsed:
         presented = delivery.headers.get("x-signature")
         if not presented:
             raise Reject(401, "missing X-Signature header")
-        presented = presented.strip().removeprefix("sha256=")
-        ok = False
-        for secret in secrets:
-            ok |= digest_matches(hmac_sha256(secret, delivery.body), presented)
-        if not ok:
+        if not verify(secrets, delivery.body, [presented.strip().removeprefix("sha256=")]):
             raise Reject(401, "bad signature")
     payload = parse_json_object(delivery.body)
     event_id = opt_str(payload.get("uuid"))

@@ -8,10 +8,9 @@ so use HTTPS. The body is the generic payload of :mod:`.generic` (``id`` require
 
 from __future__ import annotations
 
-import hmac
-
 from worker.webhooks.adapters.generic import parse_generic
 from worker.webhooks.events import Delivery, Parsed, Reject, parse_json_object
+from worker.webhooks.signatures import tokens_match
 
 __all__ = ["HEADER", "receive"]
 
@@ -26,10 +25,7 @@ def receive(delivery: Delivery) -> Parsed:
     presented = delivery.headers.get(HEADER)
     if not presented:
         raise Reject(401, "missing X-Autoclock-Token header")
-    ok = False
-    for secret in delivery.secrets:
-        ok |= hmac.compare_digest(secret.encode(), presented.encode("utf-8", "replace"))
-    if not ok:
+    if not tokens_match(delivery.secrets, presented):
         raise Reject(401, "bad token")
     payload = parse_json_object(delivery.body)
     return parse_generic(payload, fallback_id=None, now=delivery.now)

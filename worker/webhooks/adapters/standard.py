@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 from dataclasses import replace
 
 from worker.webhooks.adapters.generic import parse_generic
@@ -22,11 +21,10 @@ from worker.webhooks.events import (
     Parsed,
     Reject,
     Scan,
-    check_timestamp,
-    hmac_sha256,
     parse_json_object,
     signing_secrets,
 )
+from worker.webhooks.signatures import check_timestamp, verify
 
 __all__ = ["receive", "secret_key"]
 
@@ -59,17 +57,16 @@ def receive(delivery: Delivery) -> Parsed:
             raise Reject(401, "missing webhook-timestamp header")
         if not signature:
             raise Reject(401, "missing webhook-signature header")
-        ts = check_timestamp(raw_ts, delivery, name="webhook-timestamp")
-        signed = f"{msg_id}.{ts}.".encode() + delivery.body
-        expected = [base64.b64encode(hmac_sha256(secret_key(s), signed)) for s in secrets]
-        ok = False
-        for entry in signature.split():
-            version, _, value = entry.partition(",")
-            if version != "v1":
-                continue
-            for mac in expected:
-                ok |= hmac.compare_digest(mac, value.encode("ascii", "replace"))
-        if not ok:
+        check_timestamp(
+            raw_ts, now=delivery.now, tolerance_s=delivery.tolerance_s, name="webhook-timestamp"
+        )
+        signed = f"{msg_id}.{raw_ts.strip()}.".encode("utf-8", "replace") + delivery.body
+        values = [
+            value
+            for version, _, value in (entry.partition(",") for entry in signature.split())
+            if version == "v1"
+        ]
+        if not verify(secrets, signed, values, encodings=("base64",), key=secret_key):
             raise Reject(401, "bad signature")
     payload = parse_json_object(delivery.body)
     parsed = parse_generic(payload, fallback_id=msg_id, now=delivery.now)

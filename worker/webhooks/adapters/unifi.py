@@ -12,7 +12,6 @@ body carries no event time, so the signed ``t`` is the event time. Event id:
 from __future__ import annotations
 
 import hashlib
-import hmac
 from typing import Any
 
 from worker.webhooks.events import (
@@ -22,15 +21,14 @@ from worker.webhooks.events import (
     Parsed,
     Reject,
     Scan,
-    check_timestamp,
     get_path,
-    hmac_sha256,
     opt_str,
     parse_json_object,
     parse_time,
     require_str,
     signing_secrets,
 )
+from worker.webhooks.signatures import check_timestamp, verify
 
 __all__ = ["parse_signature_header", "receive"]
 
@@ -61,14 +59,11 @@ def receive(delivery: Delivery) -> Parsed:
         if not header:
             raise Reject(401, "missing Signature header")
         raw_ts, macs = parse_signature_header(header)
-        ts = check_timestamp(raw_ts, delivery, name="Signature t")
-        signed = str(ts).encode() + b"." + delivery.body
-        ok = False
-        for secret in secrets:
-            expected = hmac_sha256(secret, signed).hex().encode()
-            for mac in macs:
-                ok |= hmac.compare_digest(expected, mac.lower().encode("ascii", "replace"))
-        if not ok:
+        ts = check_timestamp(
+            raw_ts, now=delivery.now, tolerance_s=delivery.tolerance_s, name="Signature t"
+        )
+        signed = raw_ts.strip().encode("ascii") + b"." + delivery.body
+        if not verify(secrets, signed, macs, encodings=("hex",)):
             raise Reject(401, "bad signature")
     payload = parse_json_object(delivery.body)
     kind = payload.get("event")

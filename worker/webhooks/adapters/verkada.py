@@ -20,16 +20,14 @@ from worker.webhooks.events import (
     Parsed,
     Reject,
     Scan,
-    check_timestamp,
-    digest_matches,
     get_path,
-    hmac_sha256,
     opt_str,
     parse_json_object,
     parse_time,
     require_str,
     signing_secrets,
 )
+from worker.webhooks.signatures import check_timestamp, verify
 
 __all__ = ["NOT_PRESENCE", "receive"]
 
@@ -47,12 +45,14 @@ def receive(delivery: Delivery) -> Parsed:
         raw_ts, sep, presented = header.partition("|")
         if not sep:
             raise Reject(401, "Verkada-Signature is not <timestamp>|<signature>")
-        ts = check_timestamp(raw_ts, delivery, name="Verkada-Signature timestamp")
-        signed = delivery.body + b"|" + str(ts).encode()
-        ok = False
-        for secret in secrets:
-            ok |= digest_matches(hmac_sha256(secret, signed), presented)
-        if not ok:
+        check_timestamp(
+            raw_ts,
+            now=delivery.now,
+            tolerance_s=delivery.tolerance_s,
+            name="Verkada-Signature timestamp",
+        )
+        signed = delivery.body + b"|" + raw_ts.strip().encode("ascii")
+        if not verify(secrets, signed, [presented]):
             raise Reject(401, "bad signature")
     payload = parse_json_object(delivery.body)
     data = payload.get("data")

@@ -19,7 +19,6 @@ from ``timestamp`` / ``time`` / ``occurred_at`` / ``created_at`` / ``started_at`
 
 from __future__ import annotations
 
-import hmac
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,13 +28,12 @@ from worker.webhooks.events import (
     Parsed,
     Reject,
     TrackerChange,
-    digest_matches,
     get_path,
-    hmac_sha256,
     opt_str,
     parse_json_object,
     parse_time,
 )
+from worker.webhooks.signatures import tokens_match, verify
 
 __all__ = ["EVENTS", "receive"]
 
@@ -54,23 +52,18 @@ def _first(payload: dict[str, Any], *paths: tuple[str, ...]) -> Any:
 
 
 def _authentic(delivery: Delivery, payload: dict[str, Any] | None) -> bool:
-    ok = False
-    for secret in delivery.secrets:
-        key = secret.encode()
-        for name in _TOKEN_HEADERS:
-            presented = delivery.headers.get(name)
-            if presented:
-                ok |= hmac.compare_digest(key, presented.strip().encode("utf-8", "replace"))
-        for name in _SIGNATURE_HEADERS:
-            presented = delivery.headers.get(name)
-            if presented:
-                mac = hmac_sha256(secret, delivery.body)
-                ok |= digest_matches(mac, presented.strip().removeprefix("sha256="))
-        if payload is not None:
-            for path in (("token",), ("data", "token")):
-                value = get_path(payload, *path)
-                if isinstance(value, str):
-                    ok |= hmac.compare_digest(key, value.encode("utf-8", "replace"))
+    tokens = [delivery.headers.get(name) for name in _TOKEN_HEADERS]
+    if payload is not None:
+        tokens += [get_path(payload, *path) for path in (("token",), ("data", "token"))]
+    signatures = [
+        value.strip().removeprefix("sha256=")
+        for value in (delivery.headers.get(name) for name in _SIGNATURE_HEADERS)
+        if value
+    ]
+    ok = verify(delivery.secrets, delivery.body, signatures)
+    for token in tokens:
+        if isinstance(token, str) and token:
+            ok |= tokens_match(delivery.secrets, token)
     return ok
 
 
