@@ -39,6 +39,21 @@ __all__ = ["COMMANDS", "sandbox"]
     show_default=True,
     help="Status of the already-tracking / not-tracking rejections.",
 )
+@click.option(
+    "--conflicts",
+    type=click.Choice(["documented", "409", "422", "opaque"]),
+    default="documented",
+    show_default=True,
+    help="How refusals are answered (already/not tracking, member left, paused contract): "
+    "the documented envelope, 409 with other wording, a Laravel 422 {message, errors}, or an "
+    "opaque 400.",
+)
+@click.option(
+    "--edge-cases",
+    is_flag=True,
+    help="Add a member who has left (lee.left@example.com) and one whose tracker runs in the "
+    "desktop app, invisible to current-data (dee.desk@example.com).",
+)
 @click.option("--already-tracking-message", default=None, help="Message of a start while tracking.")
 @click.option("--not-tracking-message", default=None, help="Message of a stop with none running.")
 @click.option(
@@ -53,6 +68,12 @@ __all__ = ["COMMANDS", "sandbox"]
 @click.option(
     "--hang-s", default=30.0, type=click.FloatRange(0, 3600), help="How long a hang lasts (s)."
 )
+@click.option(
+    "--drop-rate",
+    default=0.0,
+    type=click.FloatRange(0, 1),
+    help="Share of start/stop calls that take effect, then lose their answer (connection closed).",
+)
 @click.option("--rng-seed", default=0, type=int, help="Seed of the fault RNG (reproducible runs).")
 def sandbox(
     host: str,
@@ -60,12 +81,15 @@ def sandbox(
     seed_path: Path | None,
     rpm: int,
     reject_status: str,
+    conflicts: str,
+    edge_cases: bool,
     already_tracking_message: str | None,
     not_tracking_message: str | None,
     latency_ms: float,
     error_rate: float,
     hang_rate: float,
     hang_s: float,
+    drop_rate: float,
     rng_seed: int,
 ) -> None:
     """Run a local emulator of the WebWork API V2 (for tests, the demo and benchmarks).
@@ -83,10 +107,14 @@ def sandbox(
     configure_logging("auto", "info")
     try:
         seed = Seed.from_file(seed_path) if seed_path else Seed.sample()
+        if edge_cases:
+            seed = seed.with_edge_cases()
     except ConfigError as exc:
         click.echo(f"autoclock sandbox: {exc}", err=True)
         raise SystemExit(EXIT_CONFIG) from None
-    config = SandboxConfig.model_validate({"rpm": rpm, "reject_status": int(reject_status)})
+    config = SandboxConfig.model_validate(
+        {"rpm": rpm, "reject_status": int(reject_status), "conflicts": conflicts}
+    )
     if already_tracking_message:
         config.already_tracking_message = already_tracking_message
     if not_tracking_message:
@@ -96,6 +124,7 @@ def sandbox(
         error_rate=error_rate,
         hang_rate=hang_rate,
         hang_s=hang_s,
+        drop_rate=drop_rate,
         rng_seed=rng_seed,
     )
     app = create_app(seed, config, faults)
@@ -112,9 +141,13 @@ def sandbox(
     for token in seed.tokens:
         roles = sorted({m.role for m in seed.members if m.id == token.user_id})
         click.echo(f"  token {token.token}  user {token.user_id} ({', '.join(roles)})")
+    for tracker in seed.trackers:
+        click.echo(f"  tracker of user {tracker.user_id} running ({tracker.source})")
+    refusals = reject_status if conflicts == "documented" else f"{conflicts} style"
     click.echo(
-        f"rate limit: {rpm or 'off'} rpm; conflicts answer {reject_status}; "
-        f"faults: latency {latency_ms:g} ms, errors {error_rate:g}, hangs {hang_rate:g}"
+        f"rate limit: {rpm or 'off'} rpm; conflicts answer {refusals}; "
+        f"faults: latency {latency_ms:g} ms, errors {error_rate:g}, hangs {hang_rate:g}, "
+        f"dropped answers {drop_rate:g}"
     )
     uvicorn.Server(uvicorn_config(app, host, bound)).run(sockets=[sock])
 

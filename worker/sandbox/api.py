@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from worker.sandbox.models import TrackerView
+from worker.sandbox.refusals import Refusal, refusal
 from worker.sandbox.seed import SeedContract, SeedToken
 from worker.sandbox.state import SandboxState, TimeEntryRecord, now_utc
 
@@ -191,9 +192,17 @@ def _placed(state: SandboxState, data: dict[str, Any], message: str) -> dict[str
     return _ok(data, message if placement in ("both", "top") else None)
 
 
-def _reject(state: SandboxState, message: str) -> ApiReply:
-    config = state.config
-    return ApiReply(config.reject_status, error_body(message, config.reject_error))
+class Refused(Exception):
+    """A start/stop refused by WebWork's rules, answered in the run's conflict style."""
+
+    def __init__(self, kind: Refusal) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+def _refuse(state: SandboxState, kind: Refusal) -> ApiReply:
+    status, body = refusal(state.config, kind, _meta())
+    return ApiReply(status, body)
 
 
 def start(
@@ -202,8 +211,19 @@ def start(
     workspace_id = _workspace(state, caller, body)
     user_id = _req_int(body, "user_id")
     _member(state, workspace_id, user_id)
+    try:
+        return _start(state, workspace_id, user_id, body)
+    except Refused as exc:
+        return _refuse(state, exc.kind)
+
+
+def _start(state: SandboxState, workspace_id: int, user_id: int, body: dict[str, Any]) -> ApiReply:
+    member = state.member(workspace_id, user_id)
+    assert member is not None
+    if member.status != "active":
+        raise Refused("member_left")
     if state.workspaces[workspace_id].status != "active":
-        raise ApiError(400, "Time tracking is disabled: the workspace is suspended.")
+        raise Refused("workspace_suspended")
     contract_id = _opt_int(body, "contract_id")
     task_id = _opt_int(body, "task_id")
     description = body.get("activity_description")
@@ -221,7 +241,7 @@ def start(
         ):
             raise ApiError(400, "The contract must belong to the user and workspace.")
         if contract.status != "active":
-            raise ApiError(400, "The contract is paused; time cannot be tracked on it.")
+            raise Refused("contract_paused")
     if task_id is not None:
         if contract is None:
             raise ApiError(400, "The task id can only be provided if contract id is also provided.")
@@ -229,9 +249,7 @@ def start(
         if task is None or task.project_id != contract.project_id:
             raise ApiError(400, "The task must belong to the project associated with the contract.")
     if user_id in state.trackers:
-        return _reject(state, state.config.already_tracking_message)
-    member = state.member(workspace_id, user_id)
-    assert member is not None
+        raise Refused("already_tracking")
     since = now_utc().replace(microsecond=0)
     state.trackers[user_id] = TrackerView(
         workspace_id=workspace_id,
@@ -262,7 +280,7 @@ def stop(
     _member(state, workspace_id, user_id)
     tracker = state.trackers.get(user_id)
     if tracker is None or tracker.workspace_id != workspace_id:
-        return _reject(state, state.config.not_tracking_message)
+        return _refuse(state, "not_tracking")
     at = now_utc().replace(microsecond=0)
     state.stop_tracker(user_id, at)
     data = {"stopped_at": stamp(at)}

@@ -4,7 +4,8 @@ Every ``/api/v2`` request goes through, in order: the call log (received), an ou
 (503), added latency, the bearer token (401), the per-token rate limit (429 with
 ``Retry-After``; ``X-RateLimit-Limit``/``-Remaining`` on every answer to a known token), an
 injected 5xx, an injected hang (then 504), and the endpoint itself (:mod:`worker.sandbox.api`).
-Injected errors never have an effect.
+Injected errors never have an effect. A dropped answer (``drop_rate``) is the opposite: the
+start/stop took effect, then the connection closes after the headers, before the body.
 
 Control API (for tests, the demo and benchmarks; not part of WebWork, no token, not logged as
 calls): ``GET /_sandbox/state``, ``GET /_sandbox/calls?since=&limit=``, ``GET|POST
@@ -23,6 +24,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from worker.sandbox import api
 from worker.sandbox.models import (
@@ -45,6 +47,20 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Resp
         headers=headers,
         media_type="application/json",
     )
+
+
+class _Dropped(Response):
+    """An answer lost on the way: status line and headers promise a body that never comes;
+    uvicorn then closes the connection ("returned without completing response")."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(b"", status_code=status, media_type="application/json")
+        self.headers["content-length"] = "4096"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
 
 
 def _bearer(request: Request) -> str | None:
@@ -122,6 +138,9 @@ def _make_api(state: SandboxState) -> Any:
         except api.ApiError as exc:
             return answer(exc.status, api.error_body(exc.message, exc.error), headers)
         call.effect = reply.effect
+        if reply.effect is not None and state.draw(state.faults.drop_rate):
+            call.status, call.dropped = reply.status, True
+            return _Dropped(reply.status)
         return answer(reply.status, reply.body, {**headers, **reply.headers})
 
     return endpoint

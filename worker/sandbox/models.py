@@ -9,9 +9,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "CONFLICT_STYLES",
     "DEFAULT_ALREADY_TRACKING_MESSAGE",
     "DEFAULT_NOT_TRACKING_MESSAGE",
     "CallRecord",
+    "ConflictStyle",
     "Faults",
     "FaultsUpdate",
     "FaultsView",
@@ -26,6 +28,10 @@ DEFAULT_ALREADY_TRACKING_MESSAGE = (
 )
 DEFAULT_NOT_TRACKING_MESSAGE = "No active tracker to stop for this user."
 
+ConflictStyle = Literal["documented", "409", "422", "opaque"]
+#: How the sandbox answers conflicts and rule rejections (see :mod:`worker.sandbox.refusals`).
+CONFLICT_STYLES: tuple[ConflictStyle, ...] = ("documented", "409", "422", "opaque")
+
 
 class SandboxConfig(BaseModel):
     """How the sandbox behaves where WebWork's docs are silent or disagree.
@@ -37,6 +43,11 @@ class SandboxConfig(BaseModel):
     ``pagination_placement``: ``documented`` (top level for contracts, ``meta`` elsewhere),
     ``meta`` or ``top`` everywhere. ``require_contract``: the older docs' required contract_id.
     ``current_data``: whether ``GET /time-tracking/current-data`` exists (older docs: no).
+    ``conflicts``: how start/stop refusals (already tracking, nothing running, a member who
+    left, a paused contract, a suspended workspace) are answered: ``documented`` (the error
+    envelope with ``reject_status`` and the messages above for conflicts, 400 for the rest),
+    ``409`` (409 with other wording), ``422`` (a Laravel ``{message, errors}`` envelope) or
+    ``opaque`` (400 whose message says nothing). See :mod:`worker.sandbox.refusals`.
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -50,6 +61,7 @@ class SandboxConfig(BaseModel):
     pagination_placement: Literal["documented", "meta", "top"] = "documented"
     require_contract: bool = False
     current_data: bool = True
+    conflicts: ConflictStyle = "documented"
 
 
 class Faults(BaseModel):
@@ -57,8 +69,10 @@ class Faults(BaseModel):
 
     ``latency_ms`` is added to every request. With probability ``error_rate`` a request
     answers ``error_status`` (5xx) without effect; with probability ``hang_rate`` it waits
-    ``hang_s`` seconds and then answers 504 without effect. ``rng_seed`` seeds the random
-    draws, so a run is reproducible.
+    ``hang_s`` seconds and then answers 504 without effect. With probability ``drop_rate`` a
+    start/stop that took effect loses its answer: the status line and headers are sent, then
+    the connection closes before the body (the caller cannot tell whether it applied).
+    ``rng_seed`` seeds the random draws, so a run is reproducible.
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -68,6 +82,7 @@ class Faults(BaseModel):
     error_status: int = Field(default=500, ge=500, le=599)
     hang_rate: float = Field(default=0.0, ge=0, le=1)
     hang_s: float = Field(default=30.0, ge=0, le=3600)
+    drop_rate: float = Field(default=0.0, ge=0, le=1)
     rng_seed: int = 0
 
 
@@ -85,6 +100,7 @@ class FaultsUpdate(BaseModel):
     error_status: int | None = Field(default=None, ge=500, le=599)
     hang_rate: float | None = Field(default=None, ge=0, le=1)
     hang_s: float | None = Field(default=None, ge=0, le=3600)
+    drop_rate: float | None = Field(default=None, ge=0, le=1)
     rng_seed: int | None = None
     outage_s: float | None = Field(default=None, gt=0, le=86_400)
     outage: bool | None = None
@@ -102,7 +118,8 @@ class CallRecord(BaseModel):
 
     ``user_id`` is the request's ``user_id`` field/parameter, ``caller_id`` the token's user,
     ``status`` None while the request is still being answered, ``effect`` ``started`` /
-    ``stopped`` when it changed a tracker.
+    ``stopped`` when it changed a tracker, ``dropped`` when its answer was lost on purpose
+    (the ``drop_rate`` fault).
     """
 
     seq: int
@@ -113,6 +130,7 @@ class CallRecord(BaseModel):
     caller_id: int | None = None
     status: int | None = None
     effect: Literal["started", "stopped"] | None = None
+    dropped: bool = False
 
 
 class TrackerView(BaseModel):

@@ -26,6 +26,7 @@ __all__ = [
     "SeedProject",
     "SeedTask",
     "SeedToken",
+    "SeedTracker",
     "SeedWorkspace",
 ]
 
@@ -107,6 +108,25 @@ class SeedLeave(_Entry):
     approved_by: int | None = None
 
 
+class SeedTracker(_Entry):
+    """A tracker already running when the sandbox starts (and after every reset).
+
+    ``source`` ``desktop``/``mobile`` trackers are invisible to current-data, as WebWork's docs
+    warn, yet block a start through the API.
+    """
+
+    user_id: int
+    workspace_id: int = 1
+    contract_id: int | None = None
+    source: Literal["api", "browser", "desktop", "mobile"] = "desktop"
+
+
+#: Edge cases added by :meth:`Seed.with_edge_cases` (ids clear of the sample's and of
+#: :meth:`Seed.synthetic`'s default range).
+LEFT_MEMBER_ID = 47
+DESKTOP_MEMBER_ID = 48
+
+
 class Seed(BaseModel):
     """Everything the sandbox knows at start (and returns to on reset)."""
 
@@ -119,6 +139,7 @@ class Seed(BaseModel):
     contracts: list[SeedContract] = []
     tasks: list[SeedTask] = []
     leaves: list[SeedLeave] = []
+    trackers: list[SeedTracker] = []
 
     @model_validator(mode="after")
     def _references(self) -> Self:
@@ -165,9 +186,24 @@ class Seed(BaseModel):
                 problems.append(f"leave {leave.id}: user {leave.user_id} is not a member")
             if leave.end_date < leave.start_date:
                 problems.append(f"leave {leave.id}: end_date before start_date")
+        problems.extend(self._tracker_problems(seen))
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _tracker_problems(self, members: set[tuple[int, int]]) -> list[str]:
+        problems: list[str] = []
+        contracts = {c.id: c for c in self.contracts}
+        users = [t.user_id for t in self.trackers]
+        if len(set(users)) != len(users):
+            problems.append("trackers: at most one running tracker per user")
+        for t in self.trackers:
+            if (t.workspace_id, t.user_id) not in members:
+                problems.append(f"tracker of user {t.user_id}: not a member of {t.workspace_id}")
+            contract = contracts.get(t.contract_id) if t.contract_id is not None else None
+            if t.contract_id is not None and (contract is None or contract.user_id != t.user_id):
+                problems.append(f"tracker of user {t.user_id}: contract {t.contract_id} not theirs")
+        return problems
 
     # -- constructors ----------------------------------------------------------------------
 
@@ -233,6 +269,57 @@ class Seed(BaseModel):
             contracts=contracts,
             tasks=sample.tasks,
             leaves=[],
+        )
+
+    def with_edge_cases(self) -> Seed:
+        """This seed plus the people WebWork refuses in ways the docs leave open:
+
+        - ``lee.left@example.com`` (id 47): a member who has **left** (start is refused);
+        - ``dee.desk@example.com`` (id 48): a tracker running **in the desktop app**, which
+          blocks a start but is invisible to current-data;
+        - a **paused contract** (id 25, Sam Lee's on project 11) is in the sample already and
+          kept by :meth:`synthetic`; it is added here when missing.
+        """
+        workspace = self.workspaces[0].id
+        project = next((p.id for p in self.projects if p.workspace_id == workspace), None)
+        if project is None:
+            raise ConfigError(f"edge cases need a project in workspace {workspace}")
+        members = [
+            SeedMember(
+                id=LEFT_MEMBER_ID,
+                workspace_id=workspace,
+                email="lee.left@example.com",
+                firstname="Lee",
+                lastname="Left",
+                status="left",
+            ),
+            SeedMember(
+                id=DESKTOP_MEMBER_ID,
+                workspace_id=workspace,
+                email="dee.desk@example.com",
+                firstname="Dee",
+                lastname="Desk",
+            ),
+        ]
+        contracts = [
+            SeedContract(id=26, user_id=LEFT_MEMBER_ID, project_id=project),
+            SeedContract(id=27, user_id=DESKTOP_MEMBER_ID, project_id=project),
+        ]
+        if not any(c.status == "paused" for c in self.contracts):
+            contracts.append(
+                SeedContract(id=28, user_id=DESKTOP_MEMBER_ID, project_id=project, status="paused")
+            )
+        tracker = SeedTracker(user_id=DESKTOP_MEMBER_ID, workspace_id=workspace, contract_id=27)
+        taken = {m.id for m in self.members} & {LEFT_MEMBER_ID, DESKTOP_MEMBER_ID}
+        taken |= {c.id for c in self.contracts} & {c.id for c in contracts}
+        if taken:
+            raise ConfigError("edge cases need member ids 47-48 and contract ids 26-28 free")
+        return self.model_copy(
+            update={
+                "members": [*self.members, *members],
+                "contracts": [*self.contracts, *contracts],
+                "trackers": [*self.trackers, tracker],
+            }
         )
 
     # -- lookups ---------------------------------------------------------------------------

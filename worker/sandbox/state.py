@@ -110,6 +110,18 @@ class SandboxState:
         self.faults = self.initial_faults.model_copy()
         self.rng = random.Random(self.faults.rng_seed)  # noqa: S311 - fault draws, not crypto
         self.trackers = {}
+        for seeded in self.seed.trackers:
+            member = self.memberships[(seeded.workspace_id, seeded.user_id)]
+            contract = self.contracts.get(seeded.contract_id) if seeded.contract_id else None
+            self.trackers[seeded.user_id] = TrackerView(
+                workspace_id=seeded.workspace_id,
+                user_id=seeded.user_id,
+                email=member.email,
+                contract_id=seeded.contract_id,
+                project_id=contract.project_id if contract else None,
+                source=seeded.source,
+                since=now_utc().replace(microsecond=0),
+            )
         self.entries = []
         self.calls = deque(maxlen=CALL_LOG_MAX)
         self.seq = 0
