@@ -13,12 +13,14 @@ from datetime import time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from croniter import croniter
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from worker.models import TriggerKind, Verb
 
 __all__ = [
     "CalendarSource",
+    "CronExpr",
     "Do",
     "Duration",
     "LocalTime",
@@ -34,6 +36,7 @@ __all__ = [
     "Weekday",
     "When",
     "ZoneName",
+    "cron_problem",
     "parse_duration",
 ]
 
@@ -87,7 +90,31 @@ def _check_zone(value: str) -> str:
     return value
 
 
+def cron_problem(expr: str) -> str | None:
+    """Why ``expr`` is not a usable five-field cron expression, or ``None`` when it is."""
+    fields = expr.split()
+    if len(fields) != 5:
+        return (
+            f"cron expression {expr!r} has {len(fields)} fields; use five: minute hour "
+            "day-of-month month day-of-week (e.g. '0 22 * * sun-thu')"
+        )
+    if not croniter.is_valid(expr):
+        return (
+            f"invalid cron expression {expr!r} (minute 0-59, hour 0-23, day 1-31 or L, "
+            "month 1-12 or jan-dec, weekday 0-6 or sun-sat, L5 = last Friday, 6#2 = 2nd Saturday)"
+        )
+    return None
+
+
+def _check_cron(value: str) -> str:
+    why = cron_problem(value)
+    if why is not None:
+        raise ValueError(why)
+    return " ".join(value.split())
+
+
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+CronExpr = Annotated[str, AfterValidator(_check_cron)]
 LocalTime = Annotated[time, BeforeValidator(_parse_time)]
 ZoneName = Annotated[str, AfterValidator(_check_zone)]
 Name = Annotated[str, Field(pattern=_NAME)]
@@ -194,15 +221,30 @@ class CalendarSource(_Strict):
 
 
 class ScheduleSource(_Strict):
-    """A time of day on some weekdays, fired for each selected person in their own zone."""
+    """A time of day on some weekdays (``at``) or a cron expression (``cron``), fired for each
+    selected person in their own zone."""
 
     name: Name
-    at: LocalTime
+    at: LocalTime | None = None
+    cron: CronExpr | None = None
+    """Five fields, read on the person's wall clock, e.g. ``0 22 * * sun-thu``, ``0 17 * * L5``."""
     weekdays: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
+    """For ``at`` only (a cron expression names its own days)."""
     people: list[Email] = []
     groups: list[str] = []
     """Both empty: everyone in the directory."""
     kind: TriggerKind = TriggerKind.TICK
+
+    @model_validator(mode="after")
+    def _at_or_cron(self) -> ScheduleSource:
+        if (self.at is None) == (self.cron is None):
+            raise ValueError("a schedule needs exactly one of at or cron")
+        if self.cron is not None and "weekdays" in self.model_fields_set:
+            raise ValueError(
+                "weekdays applies to at only: put the days in the cron expression "
+                "(its fifth field, e.g. mon-fri)"
+            )
+        return self
 
 
 class SourcesFile(_Strict):

@@ -14,6 +14,11 @@ DST policy (the same as RFC 5545 §3.3.5 for calendar times, and what ``zoneinfo
 
 Each (schedule, person, local date) fires at most once, under the trigger id
 ``schedule:<name>:<email>:<local date>``.
+
+A ``cron:`` schedule (:mod:`.cron`) follows the same policy for each of its wall times, and
+may fire several times a day: its trigger id carries the scheduled wall time,
+``schedule:<name>:<email>:<local date>T<HH:MM>``, so a second fire on one day is not a
+duplicate of the first.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from zoneinfo import ZoneInfo
 from worker.models import Trigger
 from worker.rules.directory import Directory, Person
 from worker.rules.schema import WEEKDAYS, ScheduleSource
+from worker.scheduler.cron import cron_fires
 from worker.scheduler.fires import Fire
 
 __all__ = ["local_instant", "schedule_fires", "schedule_people", "schedule_trigger"]
@@ -53,23 +59,52 @@ def schedule_people(schedule: ScheduleSource, directory: Directory) -> list[Pers
 
 
 def schedule_trigger(schedule: ScheduleSource, person: Person, day: date) -> Fire:
-    """The fire of ``schedule`` for ``person`` on the local date ``day``."""
+    """The fire of the ``at`` schedule ``schedule`` for ``person`` on the local date ``day``."""
+    assert schedule.at is not None, "an at schedule"
     at = local_instant(day, schedule.at, person.zone)
+    return _fire(schedule, person, at, f"{day.isoformat()}", schedule.at.strftime("%H:%M"))
+
+
+def _fire(
+    schedule: ScheduleSource, person: Person, at: datetime, occurrence: str, wall: str
+) -> Fire:
     local = at.astimezone(person.zone)
+    attributes = {
+        "schedule": schedule.name,
+        "local_time": local.isoformat(),
+        "scheduled": wall,
+        "timezone": person.timezone,
+    }
+    if schedule.cron is not None:
+        attributes["cron"] = schedule.cron
     trigger = Trigger(
-        id=f"schedule:{schedule.name}:{person.email}:{day.isoformat()}",
+        id=f"schedule:{schedule.name}:{person.email}:{occurrence}",
         source=f"schedule:{schedule.name}",
         kind=schedule.kind,
         subject=person.email,
         occurred_at=at,
-        attributes={
-            "schedule": schedule.name,
-            "local_time": local.isoformat(),
-            "scheduled": schedule.at.strftime("%H:%M"),
-            "timezone": person.timezone,
-        },
+        attributes=attributes,
     )
     return Fire(at=at, trigger=trigger, email=person.email)
+
+
+def _at_fires(
+    schedule: ScheduleSource, person: Person, start: datetime, end: datetime
+) -> Iterator[Fire]:
+    weekdays = {WEEKDAYS.index(d) for d in schedule.weekdays}
+    for day in _days(start, end, person.zone):
+        if day.weekday() in weekdays:
+            fire = schedule_trigger(schedule, person, day)
+            if start < fire.at <= end:
+                yield fire
+
+
+def _cron_fires(
+    schedule: ScheduleSource, person: Person, start: datetime, end: datetime
+) -> Iterator[Fire]:
+    assert schedule.cron is not None
+    for fire in cron_fires(schedule.cron, person.zone, start, end):
+        yield _fire(schedule, person, fire.at, f"{fire.wall:%Y-%m-%dT%H:%M}", f"{fire.wall:%H:%M}")
 
 
 def _days(start: datetime, end: datetime, zone: ZoneInfo) -> Iterator[date]:
@@ -96,15 +131,9 @@ def schedule_fires(
     only = None if people is None else {p.email for p in people}
     fires: list[Fire] = []
     for schedule in schedules:
-        weekdays = {WEEKDAYS.index(d) for d in schedule.weekdays}
+        expand = _at_fires if schedule.cron is None else _cron_fires
         for person in schedule_people(schedule, directory):
-            if only is not None and person.email not in only:
-                continue
-            for day in _days(start, end, person.zone):
-                if day.weekday() not in weekdays:
-                    continue
-                fire = schedule_trigger(schedule, person, day)
-                if start < fire.at <= end:
-                    fires.append(fire)
+            if only is None or person.email in only:
+                fires.extend(expand(schedule, person, start, end))
     fires.sort(key=lambda f: (f.at, f.id))
     return fires
