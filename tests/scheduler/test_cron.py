@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import redis
-from hypothesis import given, settings as hsettings
+from hypothesis import given
+from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from tests.scheduler.conftest import MakeRules, write_rules
@@ -87,7 +88,8 @@ def test_hourly_cron_across_both_dst_changes(zone: ZoneInfo, spring: date, fall:
     assert len(short) == 23
     assert len({f.at for f in short}) == 23
     local = [f.at.astimezone(zone).strftime("%H:%M") for f in short]
-    assert "02:30" not in local and local.count("03:30") == 1
+    assert "02:30" not in local
+    assert local.count("03:30") == 1
     long = cron_fires("30 * * * *", zone, *_local_day(fall, zone))
     assert len(long) == 24
     assert [f.at.astimezone(zone).hour for f in long] == list(range(24))
@@ -248,8 +250,8 @@ def test_loader_explains_cron_mistakes_with_lines(tmp_path: Path) -> None:
         return next(i for i, line in enumerate(lines, 1) if fragment in line)
 
     assert (
-        f"sources.yaml:{line_of('crn:')}: schedules[0].crn: unknown key 'crn' (did you mean 'cron'?)"
-        in text
+        f"sources.yaml:{line_of('crn:')}: schedules[0].crn: unknown key 'crn' "
+        "(did you mean 'cron'?)" in text
     )
     assert (
         f"sources.yaml:{line_of('0 25 * * *')}: schedules[1].cron: invalid cron expression" in text
