@@ -9,20 +9,24 @@ Unknown keys are errors (``extra="forbid"``), so a typo never silently disables 
 from __future__ import annotations
 
 import re
-from datetime import time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import jmespath
 from croniter import croniter
+from jmespath.exceptions import IncompleteExpressionError, JMESPathError
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from worker.models import TriggerKind, Verb
 
 __all__ = [
+    "AcceptSpec",
     "CalendarSource",
     "CronExpr",
     "Do",
     "Duration",
+    "FieldsSpec",
     "LocalTime",
     "On",
     "PeopleFile",
@@ -31,7 +35,9 @@ __all__ = [
     "RuleSpec",
     "RulesFile",
     "ScheduleSource",
+    "SignatureSpec",
     "SourcesFile",
+    "TimestampSpec",
     "WebhookSource",
     "Weekday",
     "When",
@@ -43,7 +49,9 @@ __all__ = [
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Direction = Literal["in", "out", "both"]
-Vendor = Literal["standard", "kisi", "verkada", "unifi", "genea", "shared_secret", "webwork"]
+Vendor = Literal[
+    "standard", "kisi", "verkada", "unifi", "genea", "shared_secret", "webwork", "mapped"
+]
 
 _DURATION = re.compile(r"^\s*(?:(?P<h>\d+)h)?\s*(?:(?P<m>\d+)m)?\s*(?:(?P<s>\d+)s)?\s*$")
 _NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -166,6 +174,181 @@ class PeopleFile(_Strict):
 # ---------------------------------------------------------------- sources.yaml
 
 
+# ---------------------------------------------------------------- mapped webhook sources
+
+
+def _check_expression(value: str) -> str:
+    """A JMESPath expression that compiles; the error names the column of the mistake."""
+    if not value.strip():
+        raise ValueError("empty JMESPath expression")
+    try:
+        jmespath.compile(value)
+    except IncompleteExpressionError:
+        raise ValueError(f"not a JMESPath expression: it ends too early (in {value!r})") from None
+    except JMESPathError as exc:
+        position = getattr(exc, "lex_position", None)
+        where = f" at column {position + 1}" if isinstance(position, int) else ""
+        detail = str(getattr(exc, "message", "") or getattr(exc, "msg", "") or "invalid syntax")
+        raise ValueError(
+            f"not a JMESPath expression{where}: {detail.splitlines()[0]} (in {value!r})"
+        ) from None
+    except RecursionError:
+        raise ValueError("not a JMESPath expression: nested too deeply") from None
+    return value
+
+
+TIME_FORMATS = ("auto", "iso8601", "unix", "unix_ms")
+
+
+def _check_time_format(value: str) -> str:
+    if value in TIME_FORMATS:
+        return value
+    if "%" not in value:
+        raise ValueError(
+            f"unknown time format {value!r}: use auto, iso8601, unix, unix_ms or a "
+            "strptime pattern such as '%d/%m/%Y %H:%M:%S'"
+        )
+    sample = datetime(2026, 1, 5, 8, 58, 23, tzinfo=UTC)
+    try:
+        datetime.strptime(sample.strftime(value), value)
+    except ValueError as exc:
+        raise ValueError(f"time format {value!r} is not a usable strptime pattern: {exc}") from None
+    return value
+
+
+def _check_header(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", value):
+        raise ValueError(f"not an HTTP header name: {value!r}")
+    return value.lower()
+
+
+Expression = Annotated[str, AfterValidator(_check_expression)]
+"""A JMESPath expression (https://jmespath.org), evaluated on the JSON body."""
+TimeFormat = Annotated[str, AfterValidator(_check_time_format)]
+HeaderName = Annotated[str, AfterValidator(_check_header)]
+SubjectKindName = Literal["email", "badge", "vendor_id", "auto"]
+Accepted = str | bool | int
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+#: what a ``signed:`` template may name
+SIGNED_PARTS = ("body", "timestamp", "id")
+
+
+class TimestampSpec(_Strict):
+    """Where a signed timestamp (Unix seconds) is, and how old it may be."""
+
+    header: HeaderName
+    prefix: str = ""
+    """In a header holding several ``separator``-split entries: the entry starting with this
+    (``t=`` for ``Signature: t=…,v1=…``); empty: the whole header (or its first entry)."""
+    tolerance: Duration | None = None
+    """Replay window; default ``AUTOCLOCK_WEBHOOK_TOLERANCE_S``."""
+
+
+class SignatureSpec(_Strict):
+    """How a mapped source's deliveries are signed (HMAC with the source's secret)."""
+
+    algorithm: Literal["hmac-sha256", "hmac-sha1"]
+    encoding: Literal["hex", "base64"]
+    header: HeaderName
+    prefix: str = ""
+    """Text before the signature, e.g. ``sha256=`` or ``v1,``; entries without it are skipped."""
+    separator: str | None = None
+    """The header holds several entries split by this (``" "``, ``","``, ``"|"``); any may match."""
+    signed: str = "{body}"
+    """What is signed: ``{body}`` (the raw bytes), ``{timestamp}``, ``{id}`` and literal text."""
+    timestamp: TimestampSpec | None = None
+    id_header: HeaderName | None = None
+    """Header with the delivery id: ``{id}`` in ``signed``; the event id if the body has none."""
+    key_encoding: Literal["text", "base64"] = "text"
+    """How the secret is the HMAC key: its UTF-8 ``text``, or ``base64`` of the key bytes (an
+    optional ``whsec_`` prefix dropped, as Standard Webhooks secrets have)."""
+
+    @model_validator(mode="after")
+    def _template(self) -> SignatureSpec:
+        names = _PLACEHOLDER.findall(self.signed)
+        unknown = [n for n in names if n not in SIGNED_PARTS]
+        if unknown:
+            raise ValueError(
+                f"signed: unknown placeholder {{{unknown[0]}}}"
+                " (use {body}, {timestamp} and {id})"
+            )
+        if "body" not in names:
+            raise ValueError("signed: the template must contain {body} (else the body is unsigned)")
+        if "timestamp" in names and self.timestamp is None:
+            raise ValueError("signed: {timestamp} needs a timestamp: block (its header)")
+        if "id" in names and self.id_header is None:
+            raise ValueError("signed: {id} needs id_header")
+        if self.separator == "":
+            raise ValueError("separator: must not be empty (omit it for a single value)")
+        return self
+
+
+class AcceptSpec(_Strict):
+    """Which events count: anything else is acknowledged (2xx) and ignored with the reason."""
+
+    event_types: Annotated[list[str], Field(min_length=1)]
+    """Values of ``fields.event_type`` that are presence events (exact match)."""
+    results: Annotated[list[Accepted], Field(min_length=1)] | None = None
+    """Values of ``fields.result`` that mean "let in" (``granted``, ``true`` …)."""
+
+
+DEFAULT_DIRECTIONS: dict[str, Literal["in", "out"]] = {
+    "in": "in",
+    "out": "out",
+    "entry": "in",
+    "exit": "out",
+    "inbound": "in",
+    "outbound": "out",
+    "ingress": "in",
+    "egress": "out",
+    "enter": "in",
+    "leave": "out",
+}
+
+
+class FieldsSpec(_Strict):
+    """Where the facts of a delivery are, as JMESPath expressions on the JSON body."""
+
+    event_id: Expression | None = None
+    """The vendor's event id (dedupe key); default the ``signature.id_header`` (or
+    ``webhook-id``) value."""
+    event_type: Expression
+    result: Expression | None = None
+    accept: AcceptSpec
+    subject: Expression
+    subject_kind: SubjectKindName = "auto"
+    """``auto``: an email when it contains ``@``, else a vendor id."""
+    occurred_at: Expression
+    occurred_at_format: TimeFormat = "auto"
+    """``auto`` (ISO-8601 with a zone, or Unix seconds/ms), ``iso8601``, ``unix``, ``unix_ms``,
+    or a strptime pattern."""
+    occurred_at_timezone: ZoneName | None = None
+    """Zone of times that carry none (required for a strptime pattern without ``%z``)."""
+    direction: Expression | None = None
+    directions: dict[str, Literal["in", "out"]] | None = None
+    """Value of ``direction`` → in/out (case-insensitive); default in/out, entry/exit,
+    inbound/outbound, ingress/egress, enter/leave."""
+    door: Expression | None = None
+    door_id: Expression | None = None
+    timezone: Expression | None = None
+    """IANA zone of the site, used when the person's zone is unknown."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FieldsSpec:
+        if self.accept.results is not None and self.result is None:
+            raise ValueError("accept.results needs a result: expression")
+        if self.result is not None and self.accept.results is None:
+            raise ValueError("result: needs accept.results (the values that mean granted)")
+        fmt = self.occurred_at_format
+        if "%" in fmt and "%z" not in fmt and self.occurred_at_timezone is None:
+            raise ValueError(
+                f"occurred_at_format {fmt!r} has no %z: set occurred_at_timezone (IANA zone)"
+            )
+        if self.directions is not None and self.direction is None:
+            raise ValueError("directions: needs a direction: expression")
+        return self
+
+
 class WebhookSource(_Strict):
     """``POST /hooks/<name>``; the secret is read from ``AUTOCLOCK_WEBHOOK_SECRET_<NAME>``."""
 
@@ -179,11 +362,29 @@ class WebhookSource(_Strict):
     """Scans by one person within this window count as one."""
     allow_unsigned: bool = False
     """Required for ``shared_secret``: the vendor cannot sign, a shared token header is all."""
+    signature: SignatureSpec | None = None
+    """``mapped`` only: how deliveries are signed."""
+    fields: FieldsSpec | None = None
+    """``mapped`` (required) and ``standard`` (optional): where the facts are in the body."""
 
     @model_validator(mode="after")
     def _unsigned_is_explicit(self) -> WebhookSource:
         if self.vendor == "shared_secret" and not self.allow_unsigned:
             raise ValueError("vendor shared_secret needs allow_unsigned: true (it cannot sign)")
+        if self.signature is not None and self.vendor != "mapped":
+            raise ValueError(f"signature: is for vendor mapped (vendor {self.vendor} has its own)")
+        if self.fields is not None and self.vendor not in ("mapped", "standard"):
+            raise ValueError(f"fields: is for vendors mapped and standard, not {self.vendor}")
+        if self.vendor == "mapped":
+            if self.fields is None:
+                raise ValueError("vendor mapped needs a fields: block")
+            if self.signature is None and not self.allow_unsigned:
+                raise ValueError("vendor mapped needs a signature: block (or allow_unsigned: true)")
+            has_id = self.signature is not None and self.signature.id_header is not None
+            if self.fields.event_id is None and not has_id:
+                raise ValueError(
+                    "fields.event_id is required (or signature.id_header): it is the dedupe key"
+                )
         return self
 
 

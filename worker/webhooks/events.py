@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from worker.rules.schema import WebhookSource
+
 __all__ = [
     "MAX_EVENT_ID",
     "MAX_SUBJECT",
@@ -76,6 +78,8 @@ class Delivery:
     tolerance_s: int
     secret_env: str = ""
     """Name of the environment variable holding the secret (for error messages)."""
+    spec: WebhookSource | None = None
+    """The source's configuration (``signature:`` and ``fields:`` of mapped sources)."""
 
 
 @dataclass(frozen=True)

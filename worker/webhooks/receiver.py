@@ -144,6 +144,7 @@ class Receiver:
             now=now,
             tolerance_s=self.settings.webhook_tolerance_s,
             secret_env=webhook_secret_env(source.name),
+            spec=source,
         )
         try:
             parsed = ADAPTERS[source.vendor](delivery)

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from worker.webhooks.adapters import genea, kisi, shared_secret, standard, unifi, verkada, webwork
+from worker.webhooks.adapters import (
+    genea,
+    kisi,
+    mapped,
+    shared_secret,
+    standard,
+    unifi,
+    verkada,
+    webwork,
+)
 from worker.webhooks.events import Delivery, Parsed
 
 __all__ = ["ADAPTERS", "Adapter"]
@@ -25,4 +34,5 @@ ADAPTERS: dict[str, Adapter] = {
     "genea": genea.receive,
     "shared_secret": shared_secret.receive,
     "webwork": webwork.receive,
+    "mapped": mapped.receive,
 }

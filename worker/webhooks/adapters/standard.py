@@ -4,8 +4,9 @@ Headers ``webhook-id``, ``webhook-timestamp`` (Unix seconds) and ``webhook-signa
 space-separated list of ``v1,<base64 HMAC-SHA256>``); ``svix-*`` header names are accepted
 too. Signed content: ``"{id}.{timestamp}.{raw body}"``. The secret is ``whsec_<base64>`` (the
 decoded bytes are the key); a secret without that prefix is used as base64 if it decodes,
-else as its UTF-8 bytes. The body is the generic payload of :mod:`.generic`; both the
-payload ``id`` and the ``webhook-id`` are dedupe keys.
+else as its UTF-8 bytes. The body is the generic payload of :mod:`.generic`, or, when the
+source has a ``fields:`` mapping, whatever that mapping describes (:mod:`.mapped`); both the
+payload's event id and the ``webhook-id`` are dedupe keys.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import binascii
 from dataclasses import replace
 
 from worker.webhooks.adapters.generic import parse_generic
+from worker.webhooks.adapters.mapped import decide, evaluate
 from worker.webhooks.events import (
     MAX_EVENT_ID,
     Delivery,
@@ -69,6 +71,9 @@ def receive(delivery: Delivery) -> Parsed:
         if not verify(secrets, signed, values, encodings=("base64",), key=secret_key):
             raise Reject(401, "bad signature")
     payload = parse_json_object(delivery.body)
+    fields = delivery.spec.fields if delivery.spec is not None else None
+    if fields is not None:
+        return decide(fields, evaluate(fields, payload), now=delivery.now, delivery_id=msg_id)
     parsed = parse_generic(payload, fallback_id=msg_id, now=delivery.now)
     if isinstance(parsed, Scan) and parsed.event_id != msg_id:
         return replace(parsed, extra_ids=(msg_id,))
