@@ -168,7 +168,9 @@ def explain_command(
     )
     facts = StaticFacts(leave=_TRISTATE[on_leave], tracking=_TRISTATE[tracking])
     decision = (
-        evaluate(trigger, person, ruleset, now=now, facts=facts) if person is not None else None
+        evaluate(trigger, person, ruleset, now=now, facts=facts, exhaustive=True)
+        if person is not None
+        else None
     )
     if as_json:
         click.echo(json.dumps(_as_json(trigger, person, how, decision), sort_keys=True))
@@ -308,6 +310,8 @@ def _print_explanation(
         mark = "MATCH" if verdict.matched else "skip "
         decides = "  <- decides" if verdict.rule == decision.rule else ""
         echo(f"  {mark}  {verdict.rule.ljust(width)}  {verdict.reason}{decides}")
+        for leaf in verdict.leaves:
+            echo(f"         {leaf.verdict.value:<11}  {leaf.path}: {leaf.reason}")
     if decision.verb is None:
         echo("Action   none: the trigger would end as no_rule")
         echo(f"         {decision.reason}")
@@ -352,7 +356,16 @@ def _as_json(
         reason=decision.reason,
         result=None if decision.verb else "no_rule",
         verdicts=[
-            {"rule": v.rule, "matched": v.matched, "reason": v.reason} for v in decision.verdicts
+            {
+                "rule": v.rule,
+                "matched": v.matched,
+                "reason": v.reason,
+                "leaves": [
+                    {"path": leaf.path, "verdict": leaf.verdict.value, "reason": leaf.reason}
+                    for leaf in v.leaves
+                ],
+            }
+            for v in decision.verdicts
         ],
     )
     return out

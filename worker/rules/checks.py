@@ -355,6 +355,11 @@ def _check_when(
         report.at(f, (*here, "weekdays"), "empty weekdays: the rule never matches")
     if when.between is not None and when.between[0] == when.between[1]:
         report.at(f, (*here, "between"), "empty time window: from and to are equal")
+    for key, items in (("all", when.all_), ("any", when.any_)):
+        for k, inner in enumerate(items or ()):
+            _check_when(report, f, (*here, key, k), inner, people)
+    if when.not_ is not None:
+        _check_when(report, f, (*here, "not"), when.not_, people)
 
 
 def _check_source_ref(

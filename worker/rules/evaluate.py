@@ -15,26 +15,26 @@ Conditions, checked in this order, each one the reason when a rule is skipped:
    Friday-night shift ending 01:30 on Saturday is still Friday's;
 4. ``when.not_on_holiday`` (rule day, the person's country/subdivision);
 5. ``when.not_on_leave`` (unknown leave does not exclude; the reason says it was not checked);
-6. ``when.tracking`` (excludes only a *known* contrary state).
+6. ``when.tracking`` (excludes only a *known* contrary state);
+7. the nested condition sets ``all:``, ``any:`` and ``not:`` (:mod:`worker.rules.conditions`,
+   which evaluates the whole ``when`` tree and gives every leaf its verdict).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 
 from worker.models import Trigger, Verb
+from worker.rules.conditions import Leaf, check_when
 from worker.rules.directory import Person
-from worker.rules.facts import Facts, holiday_region
+from worker.rules.facts import Facts
 from worker.rules.ruleset import Ruleset
-from worker.rules.schema import WEEKDAYS, On, RuleSpec, When
+from worker.rules.schema import On, RuleSpec
 from worker.rules.templates import render
 
-__all__ = ["Decision", "Verdict", "evaluate", "format_duration"]
-
-_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+__all__ = ["Decision", "Leaf", "Verdict", "evaluate", "format_duration"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,8 @@ class Verdict:
     rule: str
     matched: bool
     reason: str
+    leaves: tuple[Leaf, ...] = ()
+    """The verdict of each condition of the rule's ``when`` (none when ``on`` did not match)."""
 
 
 @dataclass(frozen=True)
@@ -74,30 +76,39 @@ class Decision:
 
 
 def evaluate(
-    trigger: Trigger, person: Person, ruleset: Ruleset, *, now: datetime, facts: Facts
+    trigger: Trigger,
+    person: Person,
+    ruleset: Ruleset,
+    *,
+    now: datetime,
+    facts: Facts,
+    exhaustive: bool = False,
 ) -> Decision:
     """Decide what ``trigger`` means for ``person`` under ``ruleset`` (pure; O(rules)).
 
     ``now`` only adds a note to the reason when the trigger is already older than its
-    max delay; the decision itself does not depend on it.
+    max delay; the decision itself does not depend on it. ``exhaustive`` evaluates every
+    condition of every rule whose ``on`` matches (``rules explain``), not only up to the first
+    that fails.
     """
     local = trigger.occurred_at.astimezone(person.zone)
     verdicts: list[Verdict] = []
     winner: RuleSpec | None = None
     for rule in ruleset.rules:
-        why_not, notes = _check(rule, trigger, person, local, facts)
+        why_not, notes, leaves = _check(rule, trigger, person, local, facts, exhaustive)
         if why_not is not None:
-            verdicts.append(Verdict(rule.name, False, f"skipped: {why_not}"))
+            verdicts.append(Verdict(rule.name, False, f"skipped: {why_not}", leaves))
             continue
         if winner is None:
             winner = rule
-            verdicts.append(Verdict(rule.name, True, "matched" + _notes(notes, first=True)))
+            verdicts.append(Verdict(rule.name, True, "matched" + _notes(notes, first=True), leaves))
         else:
             verdicts.append(
                 Verdict(
                     rule.name,
                     True,
                     f"matched too, not applied (first match wins: {winner.name!r})" + _notes(notes),
+                    leaves,
                 )
             )
     if winner is None:
@@ -143,21 +154,19 @@ def evaluate(
 
 
 def _check(
-    rule: RuleSpec, trigger: Trigger, person: Person, local: datetime, facts: Facts
-) -> tuple[str | None, list[str]]:
-    """``(reason it does not match or None, notes on a match)``."""
-    why_not = _check_on(rule.on, trigger) or _check_who(rule.when, person)
+    rule: RuleSpec,
+    trigger: Trigger,
+    person: Person,
+    local: datetime,
+    facts: Facts,
+    exhaustive: bool,
+) -> tuple[str | None, list[str], tuple[Leaf, ...]]:
+    """``(reason it does not match or None, notes on a match, the when's leaves)``."""
+    why_not = _check_on(rule.on, trigger)
     if why_not is not None:
-        return why_not, []
-    notes: list[str] = []
-    day, why_not = _check_clock(rule.when, person, local, notes)
-    if why_not is not None:
-        return why_not, []
-    for check in _FACT_CHECKS:
-        why_not = check(rule.when, person, day, facts, notes)
-        if why_not is not None:
-            return why_not, []
-    return None, notes
+        return why_not, [], ()
+    outcome = check_when(rule.when, person, local, facts, exhaustive=exhaustive)
+    return outcome.why_not, list(outcome.notes), outcome.leaves
 
 
 def _check_on(on: On, trigger: Trigger) -> str | None:
@@ -173,132 +182,6 @@ def _check_on(on: On, trigger: Trigger) -> str | None:
         if not fnmatchcase(value.casefold(), pattern.casefold()):
             return f"{key} {value!r} does not match {pattern!r}"
     return None
-
-
-def _check_who(when: When, person: Person) -> str | None:
-    if when.people is not None and person.email not in when.people:
-        return f"{person.email} is not one of the rule's people"
-    if when.groups is not None and not set(when.groups).intersection(person.groups):
-        mine = ", ".join(person.groups) or "no group"
-        return f"{person.email} ({mine}) is in none of the groups {', '.join(when.groups)}"
-    return None
-
-
-def _check_clock(
-    when: When, person: Person, local: datetime, notes: list[str]
-) -> tuple[date, str | None]:
-    """``(rule day, reason or None)``: ``between`` then ``weekdays`` on the rule day."""
-    day = local.date()
-    stamp = f"{local:%H:%M} {person.timezone}"
-    if when.between is not None:
-        start, end = when.between
-        inside, after_midnight = _in_window(local.time().replace(tzinfo=None), start, end)
-        window = f"{start:%H:%M}-{end:%H:%M}"
-        if not inside:
-            return day, f"{local:%a} {stamp} is outside {window}"
-        if after_midnight:
-            day = day - timedelta(days=1)
-            notes.append(
-                f"{stamp} is inside {window}, in the window opened on "
-                f"{_DAY_NAMES[day.weekday()]} {day.isoformat()}"
-            )
-        else:
-            notes.append(f"{stamp} is inside {window}")
-    if when.weekdays is not None and WEEKDAYS[day.weekday()] not in when.weekdays:
-        return day, (
-            f"{_DAY_NAMES[day.weekday()]} {day.isoformat()} ({person.timezone}) is not "
-            f"one of {', '.join(when.weekdays)}"
-        )
-    return day, None
-
-
-def _check_holiday(
-    when: When, person: Person, day: date, facts: Facts, notes: list[str]
-) -> str | None:
-    if not when.not_on_holiday:
-        return None
-    why = _holiday(person, day, facts)
-    if why is not None and why.startswith("!"):
-        return why[1:]
-    if why is not None:
-        notes.append(why)
-    return None
-
-
-def _check_leave(
-    when: When, person: Person, day: date, facts: Facts, notes: list[str]
-) -> str | None:
-    if not when.not_on_leave:
-        return None
-    leave = facts.on_leave(person, day)
-    if leave is True:
-        return f"{person.email} is on approved full-day leave on {day.isoformat()}"
-    notes.append(
-        "leave not checked (unknown)" if leave is None else f"not on leave on {day.isoformat()}"
-    )
-    return None
-
-
-def _check_tracking(
-    when: When, person: Person, day: date, facts: Facts, notes: list[str]
-) -> str | None:
-    if when.tracking is None:
-        return None
-    state = facts.tracking(person)
-    wanted = "tracking" if when.tracking else "not tracking"
-    if state is None:
-        notes.append(f"tracking state unknown; the rule wants {wanted} and may still apply")
-    elif state != when.tracking:
-        actual = "tracking" if state else "not tracking"
-        return f"{person.email} is {actual} (the rule wants {wanted})"
-    else:
-        notes.append(f"{person.email} is {wanted}")
-    return None
-
-
-_FACT_CHECKS: tuple[Callable[[When, Person, date, Facts, list[str]], str | None], ...] = (
-    _check_holiday,
-    _check_leave,
-    _check_tracking,
-)
-
-
-def _in_window(clock: time, start: time, end: time) -> tuple[bool, bool]:
-    """``(inside [start, end), inside the after-midnight part of a crossing window)``."""
-    if start < end:
-        return start <= clock < end, False
-    if clock >= start:
-        return True, False
-    if clock < end:
-        return True, True
-    return False, False
-
-
-def _holiday(person: Person, day: date, facts: Facts) -> str | None:
-    """``"!reason"`` to skip, a note to keep, or None."""
-    if not person.country:
-        return "holidays not checked (the person has no country)"
-    name = facts.holiday(person, day)
-    if name is None:
-        return f"{day.isoformat()} is not a public holiday in {_region(person)}"
-    region = _holiday_region(person, day)
-    return f"!{day.isoformat()} is a public holiday in {region} ({name})"
-
-
-def _region(person: Person) -> str:
-    if person.subdivision:
-        return f"{person.country}-{person.subdivision}"
-    return person.country or "?"
-
-
-def _holiday_region(person: Person, day: date) -> str:
-    assert person.country is not None
-    try:
-        return holiday_region(person.country, person.subdivision, day)
-    # the holidays package raises a RuntimeError subclass for a region it does not know;
-    # a custom Facts may know more regions than it does
-    except (KeyError, RuntimeError, ValueError):
-        return _region(person)
 
 
 def _notes(notes: list[str], *, first: bool = False) -> str:

@@ -479,6 +479,12 @@ class When(_Strict):
     tracking: bool | None = None
     """``true``: only if the person is tracking; ``false``: only if not (when the state is known:
     an unknown state does not exclude the rule)."""
+    all_: list[When] | None = Field(default=None, alias="all", min_length=1)
+    """Every one of these condition sets holds."""
+    any_: list[When] | None = Field(default=None, alias="any", min_length=1)
+    """At least one of these condition sets holds."""
+    not_: When | None = Field(default=None, alias="not")
+    """This condition set does not hold."""
 
 
 class Do(_Strict):
