@@ -1,9 +1,8 @@
 """Calendar feeds → occurrences → shift fires.
 
-An ICS body is parsed with ``icalendar`` and expanded with ``recurring-ical-events``
-(``skip_bad_series=True``: one broken series does not hide the rest of the feed), which
-applies RRULE/RDATE/EXDATE, moved occurrences (``RECURRENCE-ID``), ``X-WR-TIMEZONE`` and
-Windows zone names (``W. Europe Standard Time`` → ``Europe/Berlin``).
+An ICS body is read by :mod:`.ical` (times put into their own zones, series expanded with
+``recurring-ical-events``, each occurrence identified by UID and original start, everything
+skipped or tolerated reported as an :class:`~.ical.EventProblem`).
 
 Each occurrence becomes two fires for each person it maps to: ``shift_start`` at its start
 plus the source's ``start_offset`` and ``shift_end`` at its end plus ``end_offset``.
@@ -21,8 +20,11 @@ plus the source's ``start_offset`` and ``shift_end`` at its end plus ``end_offse
   ``people.yaml: calendars``.
 
 Fire ids are ``calendar:<feed>:<UID>:<occurrence>:<start|end>:<email>``, where the
-occurrence is the ``RECURRENCE-ID`` (the original start of the instance, for a moved one too)
-in UTC ISO 8601, or the date for all-day events: stable across re-polls and restarts.
+occurrence is the original start of the instance (``RECURRENCE-ID`` for a moved one, its own
+start in the series for one after a ``RANGE=THISANDFUTURE`` override, the RDATE for an RDATE
+instance) in UTC ISO 8601, or the date for all-day events: stable across re-polls and
+restarts, and unique — two different fires with one id are reported as a collision and only
+the first is planned (:func:`~.fires.unique_fires`).
 """
 
 from __future__ import annotations
@@ -31,120 +33,62 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
-import recurring_ical_events
 from pydantic import ValidationError
 
 from worker.models import Trigger, TriggerKind
 from worker.rules.directory import Directory, Person
 from worker.rules.schema import CalendarSource
-from worker.scheduler.fires import Fire
+from worker.scheduler.fires import Fire, unique_fires
+from worker.scheduler.ical import (
+    CalendarError,
+    EventProblem,
+    Occurrence,
+    expand,
+    normalise,
+    parse_calendar,
+)
 
 __all__ = [
     "CalendarError",
     "CalendarPlan",
+    "EventProblem",
     "Occurrence",
     "calendar_fires",
+    "calendar_problems",
     "expand",
     "parse_calendar",
     "people_for",
 ]
 
-
-class CalendarError(ValueError):
-    """An ICS body that cannot be parsed as a calendar."""
-
-
-@dataclass(frozen=True)
-class Occurrence:
-    """One expanded event instance, times as the feed gave them.
-
-    ``start``/``end`` are aware datetimes, naive datetimes (floating) or dates (all-day);
-    ``recurrence_id`` is the instance's original start in the same form.
-    """
-
-    uid: str
-    recurrence_id: datetime | date
-    start: datetime | date
-    end: datetime | date
-    summary: str = ""
-    location: str = ""
-    attendees: tuple[str, ...] = ()
-    cancelled: bool = False
-
-    @property
-    def all_day(self) -> bool:
-        return not isinstance(self.start, datetime)
+COLLISION = "collision"
 
 
 @dataclass
 class CalendarPlan:
-    """The fires of one feed in a window, and what could not be mapped (for reports)."""
+    """The fires of one feed in a window, and what could not be planned (for reports).
+
+    ``problems`` are report lines (each names the feed and the UID); ``events`` the same
+    for events the expansion skipped, tolerated or found colliding, with their kind.
+    """
 
     fires: list[Fire] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    events: list[EventProblem] = field(default_factory=list)
+
+    def report(self, feed: str, problem: EventProblem) -> None:
+        self.events.append(problem)
+        line = problem.line(feed)
+        if line not in self.problems:
+            self.problems.append(line)
 
 
-def parse_calendar(body: bytes) -> icalendar.Calendar:
-    """Parse an ICS body; :class:`CalendarError` if it is not a VCALENDAR."""
-    try:
-        calendar = icalendar.Calendar.from_ical(body)
-    except (ValueError, KeyError, IndexError, TypeError) as exc:
-        raise CalendarError(f"not an iCalendar file: {exc}") from None
-    if not isinstance(calendar, icalendar.Calendar) or calendar.name != "VCALENDAR":
-        raise CalendarError("not an iCalendar file: no VCALENDAR")
-    return calendar
-
-
-def _attendees(event: Any) -> tuple[str, ...]:
-    raw = event.get("ATTENDEE")
-    if raw is None:
-        return ()
-    values = raw if isinstance(raw, list) else [raw]
-    found = []
-    for value in values:
-        text = str(value).strip()
-        if text.lower().startswith("mailto:"):
-            found.append(text[len("mailto:") :].strip().lower())
-    return tuple(found)
-
-
-def _end_of(event: Any, start: datetime | date) -> datetime | date:
-    if event.get("DTEND") is not None:
-        value: datetime | date = event["DTEND"].dt
-        return value
-    if event.get("DURATION") is not None:
-        duration: timedelta = event["DURATION"].dt
-        return start + duration
-    return start if isinstance(start, datetime) else start + timedelta(days=1)
-
-
-def expand(calendar: icalendar.Calendar, start: date, end: date) -> list[Occurrence]:
-    """Every event instance overlapping the local dates ``[start, end)``, cancelled ones flagged."""
-    query = recurring_ical_events.of(calendar, skip_bad_series=True)
-    found: list[Occurrence] = []
-    for event in query.between(start, end):
-        if event.get("DTSTART") is None:
-            continue
-        begin: datetime | date = event["DTSTART"].dt
-        rid_prop = event.get("RECURRENCE-ID")
-        recurrence_id: datetime | date = rid_prop.dt if rid_prop is not None else begin
-        found.append(
-            Occurrence(
-                uid=str(event.get("UID", "")).strip() or f"no-uid-{begin.isoformat()}",
-                recurrence_id=recurrence_id,
-                start=begin,
-                end=_end_of(event, begin),
-                summary=str(event.get("SUMMARY", "")),
-                location=str(event.get("LOCATION", "")),
-                attendees=_attendees(event),
-                cancelled=str(event.get("STATUS", "")).upper() == "CANCELLED",
-            )
-        )
-    return found
+def calendar_problems(source: CalendarSource, calendar: icalendar.Calendar) -> list[EventProblem]:
+    """Every event of ``calendar`` that is skipped or read with a tolerance, whatever the
+    window (``autoclock rules check`` for local files)."""
+    return list(normalise(calendar).problems)
 
 
 def people_for(
@@ -247,7 +191,11 @@ def calendar_fires(
     first = (start - margin).date()
     last = (end + margin).date() + timedelta(days=1)
     plan = CalendarPlan()
-    for occ in expand(calendar, first, last):
+    expansion = expand(calendar, first, last)
+    for problem in expansion.problems:
+        plan.report(source.name, problem)
+    fires: list[Fire] = []
+    for occ in expansion.occurrences:
         if occ.cancelled or (occ.all_day and not source.include_all_day):
             continue
         persons = people_for(source, occ, directory)
@@ -279,6 +227,18 @@ def calendar_fires(
                         f"{exc.errors()[0]['msg']}"
                     )
                     continue
-                plan.fires.append(Fire(at=at, trigger=trigger, email=person.email))
-    plan.fires.sort(key=lambda f: (f.at, f.id))
+                fires.append(Fire(at=at, trigger=trigger, email=person.email))
+    fires.sort(key=lambda f: (f.at, f.id))
+    plan.fires, collisions = unique_fires(fires)
+    for kept, dropped in collisions:
+        plan.report(
+            source.name,
+            EventProblem(
+                dropped.trigger.attributes.get("uid", "?"),
+                f"two different fires share the id {dropped.id!r} "
+                f"({kept.at.isoformat()} and {dropped.at.isoformat()}); "
+                "only the first is planned",
+                COLLISION,
+            ),
+        )
     return plan

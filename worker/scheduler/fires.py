@@ -6,12 +6,13 @@ and restarts (the pipeline dedupes on it) and is also the key the fire is claime
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from worker.models import Trigger
 
-__all__ = ["Fire", "local_iso"]
+__all__ = ["Fire", "local_iso", "unique_fires"]
 
 
 @dataclass(frozen=True)
@@ -38,3 +39,19 @@ def local_iso(instant: datetime, zone_name: str) -> str:
     from zoneinfo import ZoneInfo
 
     return instant.astimezone(ZoneInfo(zone_name)).isoformat()
+
+
+def unique_fires(fires: Iterable[Fire]) -> tuple[list[Fire], list[tuple[Fire, Fire]]]:
+    """``fires`` with one fire per id, and every ``(kept, refused)`` pair of different fires
+    that share an id. The same fire seen twice is the same occurrence and is kept once; two
+    different fires under one id are a collision: the first (in the given order) is kept and
+    the other is refused, never silently overwritten."""
+    kept: dict[str, Fire] = {}
+    collisions: list[tuple[Fire, Fire]] = []
+    for fire in fires:
+        first = kept.get(fire.id)
+        if first is None:
+            kept[fire.id] = fire
+        elif first.at != fire.at or first.trigger != fire.trigger:
+            collisions.append((first, fire))
+    return list(kept.values()), collisions

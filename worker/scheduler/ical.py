@@ -1,0 +1,491 @@
+"""Reading an iCalendar feed into event occurrences, each with its identity, and what was skipped.
+
+Expansion uses ``recurring-ical-events`` (RRULE, RDATE incl. ``VALUE=PERIOD``, EXDATE,
+``RECURRENCE-ID`` incl. ``RANGE=THISANDFUTURE``) series by series, so one broken series is
+reported with its UID instead of hiding the rest of the feed or vanishing in silence.
+
+Before expanding, every date-time is put into the zone it was written in
+(:func:`normalise`), because neither the parser nor ``x-wr-timezone`` can be trusted with
+that on their own: ``icalendar`` caches time zones process-wide by TZID (so one feed's
+``VTIMEZONE`` decides another feed's times, and a Windows name means whatever was seen
+first), and ``x-wr-timezone`` treats any zone whose ``tzname()`` is ``None`` — an Outlook
+``VTIMEZONE`` without ``TZNAME`` — as floating and relabels it into ``X-WR-TIMEZONE``.
+A TZID is read as, in this order:
+
+1. an IANA name (``Europe/Berlin``);
+2. a Windows name (``W. Europe Standard Time``), mapped with ``icalendar``'s CLDR table;
+3. the calendar's own ``VTIMEZONE`` of that TZID (custom names such as
+   ``Customized Time Zone``), with RFC 5545's rules for local times that do not exist
+   (the offset before the gap) or occur twice (the first);
+4. ``/vendor/Area/City`` (RFC 5545 globally unique ids): the trailing IANA name.
+
+Anything else is an unknown zone: the event is skipped and reported. ``X-WR-TIMEZONE``
+applies only to floating times (and, as Google means it, to UTC times so that a series
+recurs on that zone's wall clock); it never moves a time that has a TZID.
+
+The identity of an occurrence is its UID and its *original* start (RFC 5545
+``RECURRENCE-ID``): for a moved instance the ``RECURRENCE-ID``; for instances after a
+``RANGE=THISANDFUTURE`` override their own start in the series before the override moved
+them; for RDATE instances the RDATE. A component with a ``RECURRENCE-ID`` but no master
+(Lotus Notes writes its series this way, with ``RDATE;VALUE=PERIOD``; CalDAV servers show
+an attendee only the instances they were invited to) is expanded as its own series.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import icalendar
+import recurring_ical_events
+from icalendar.prop import vDDDLists, vDDDTypes, vDuration, vRecur
+from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
+
+__all__ = [
+    "CalendarError",
+    "EventProblem",
+    "Expansion",
+    "Occurrence",
+    "expand",
+    "normalise",
+    "parse_calendar",
+    "resolve_zone",
+]
+
+#: Problem kinds (the ``kind`` label of the metric).
+MALFORMED_RRULE = "malformed_rrule"
+UNKNOWN_ZONE = "unknown_zone"
+ORPHAN = "orphan"
+UNREADABLE = "unreadable"
+
+#: An ``icalendar`` VEVENT (its property values are typed as a wide union: read as ``Any``).
+_Event = Any
+
+_DATE_PROPS = ("DTSTART", "DTEND", "RECURRENCE-ID")
+_LIST_PROPS = ("RDATE", "EXDATE")
+
+
+class CalendarError(ValueError):
+    """An ICS body that cannot be parsed as a calendar."""
+
+
+@dataclass(frozen=True)
+class EventProblem:
+    """An event the expansion skipped (``skipped``) or read with a tolerance (a warning)."""
+
+    uid: str
+    reason: str
+    kind: str
+    skipped: bool = True
+
+    def line(self, feed: str) -> str:
+        """One report line naming the feed and the UID."""
+        what = "skipped" if self.skipped else "warning"
+        return f"calendar {feed}: event {self.uid[:120]!r} {what}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One expanded event instance, times as the feed gave them (after :func:`normalise`).
+
+    ``start``/``end`` are aware datetimes, naive datetimes (floating) or dates (all-day);
+    ``recurrence_id`` is the instance's original start in the same form: its identity.
+    """
+
+    uid: str
+    recurrence_id: datetime | date
+    start: datetime | date
+    end: datetime | date
+    summary: str = ""
+    location: str = ""
+    attendees: tuple[str, ...] = ()
+    cancelled: bool = False
+
+    @property
+    def all_day(self) -> bool:
+        return not isinstance(self.start, datetime)
+
+
+@dataclass
+class Expansion:
+    """The occurrences of a window and the problems of the whole calendar."""
+
+    occurrences: list[Occurrence] = field(default_factory=list)
+    problems: list[EventProblem] = field(default_factory=list)
+
+
+def parse_calendar(body: bytes) -> icalendar.Calendar:
+    """Parse an ICS body; :class:`CalendarError` if it is not a VCALENDAR."""
+    try:
+        calendar = icalendar.Calendar.from_ical(body)
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        raise CalendarError(f"not an iCalendar file: {exc}") from None
+    if not isinstance(calendar, icalendar.Calendar) or calendar.name != "VCALENDAR":
+        raise CalendarError("not an iCalendar file: no VCALENDAR")
+    return calendar
+
+
+# ---------------------------------------------------------------------- zones
+
+
+class _Rfc5545Zone(tzinfo):
+    """A ``VTIMEZONE``'s zone, with RFC 5545 §3.3.5 for a wall time in a gap: the offset in
+    force before the gap (``dateutil``'s zone would use the one after it)."""
+
+    def __init__(self, zone: tzinfo, name: str) -> None:
+        self.zone = zone
+        self.name = name
+
+    def _exists(self, dt: datetime) -> bool:
+        local = dt.replace(tzinfo=self.zone)
+        back = local.astimezone(UTC).astimezone(self.zone).replace(tzinfo=None)
+        return back == dt.replace(tzinfo=None)
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        if dt is None:
+            return None
+        if not self._exists(dt):
+            return (dt - timedelta(hours=3)).replace(tzinfo=self.zone, fold=0).utcoffset()
+        return dt.replace(tzinfo=self.zone).utcoffset()
+
+    def dst(self, dt: datetime | None) -> timedelta | None:
+        return None if dt is None else dt.replace(tzinfo=self.zone).dst()
+
+    def tzname(self, dt: datetime | None) -> str | None:
+        return self.name
+
+    def fromutc(self, dt: datetime) -> datetime:
+        local = dt.replace(tzinfo=self.zone)
+        return self.zone.fromutc(local).replace(tzinfo=self)
+
+    def __repr__(self) -> str:
+        return f"<VTIMEZONE {self.name!r}>"
+
+
+def _iana(name: str) -> ZoneInfo | None:
+    if not name or name.startswith("/") or ".." in name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
+def resolve_zone(tzid: str, local: dict[str, tzinfo] | None = None) -> tzinfo | None:
+    """The zone a TZID names (see the module docstring), or ``None`` if it is unknown."""
+    clean = tzid.strip().strip('"').strip()
+    bare = clean.strip("/")
+    found: tzinfo | None = _iana(bare)
+    if found is None and bare in WINDOWS_TO_OLSON:
+        found = _iana(WINDOWS_TO_OLSON[bare])
+    if found is None and local:
+        found = local.get(tzid) or local.get(clean)
+    if found is None and clean.startswith("/"):
+        parts = bare.split("/")
+        for i in range(1, len(parts)):
+            found = _iana("/".join(parts[i:]))
+            if found is not None:
+                break
+    return found
+
+
+def _local_zones(calendar: icalendar.Calendar) -> dict[str, tzinfo]:
+    zones: dict[str, tzinfo] = {}
+    component: Any
+    for component in calendar.walk("VTIMEZONE"):
+        tzid = str(component.get("TZID", "")).strip()
+        if not tzid:
+            continue
+        try:
+            zones[tzid] = _Rfc5545Zone(component.to_tz(lookup_tzid=False), tzid)
+        except Exception:  # noqa: S112 - a broken VTIMEZONE is an unknown zone for its events
+            continue
+    return zones
+
+
+class _UnknownZone(Exception):
+    def __init__(self, tzid: str) -> None:
+        super().__init__(tzid)
+        self.tzid = tzid
+
+
+class _Relabel:
+    """Puts each date-time of an event into its zone (TZID, else X-WR-TIMEZONE, else floating)."""
+
+    def __init__(self, local: dict[str, tzinfo], x_wr: tzinfo | None) -> None:
+        self.local = local
+        self.x_wr = x_wr
+
+    def value(self, value: Any, tzid: str | None) -> Any:
+        if isinstance(value, tuple):  # a PERIOD: (start, end or duration)
+            return tuple(self.value(v, tzid) for v in value)
+        if not isinstance(value, datetime):
+            return value
+        if tzid:
+            zone = resolve_zone(tzid, self.local)
+            if zone is None:
+                raise _UnknownZone(tzid)
+            return value.replace(tzinfo=zone, fold=0)
+        if value.tzinfo is None:
+            return value if self.x_wr is None else value.replace(tzinfo=self.x_wr, fold=0)
+        if self.x_wr is not None and value.utcoffset() == timedelta(0):
+            return value.astimezone(self.x_wr)
+        return value
+
+    def single(self, prop: Any) -> Any:
+        tzid = prop.params.get("TZID")
+        new = vDDDTypes(self.value(prop.dt, tzid))
+        new.params.update(prop.params)
+        return new
+
+    def many(self, prop: Any) -> Any:
+        tzid = prop.params.get("TZID")
+        new = vDDDLists([self.value(d.dt, tzid or d.params.get("TZID")) for d in prop.dts])
+        new.params.update(prop.params)
+        return new
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def _fix_rrule(event: _Event) -> EventProblem | None:
+    """Tolerate an RRULE whose only fault is whitespace; else report it (skipped)."""
+    rules = event.get("RRULE")
+    if rules is None:
+        return None
+    uid = str(event.get("UID", "")).strip()
+    fixed = []
+    warned = None
+    for rule in rules if isinstance(rules, list) else [rules]:
+        if not isinstance(rule, icalendar.prop.vBroken):
+            fixed.append(rule)
+            continue
+        raw = str(rule)
+        cleaned = _SPACES.sub("", raw)
+        try:
+            fixed.append(vRecur.from_ical(cleaned))
+        except (ValueError, TypeError, KeyError, IndexError):
+            return EventProblem(uid, f"RRULE {raw[:200]!r} cannot be read", MALFORMED_RRULE)
+        warned = EventProblem(
+            uid, f"RRULE {raw[:200]!r} has spaces; read as {cleaned!r}", MALFORMED_RRULE, False
+        )
+    event["RRULE"] = fixed if len(fixed) > 1 else fixed[0]
+    return warned
+
+
+def _normalise_event(event: _Event, relabel: _Relabel) -> _Event:
+    copy = event.copy()
+    for name in _DATE_PROPS:
+        prop = event.get(name)
+        if prop is not None:
+            copy[name] = relabel.single(prop)
+    for name in _LIST_PROPS:
+        prop = event.get(name)
+        if prop is None:
+            continue
+        copy[name] = (
+            [relabel.many(p) for p in prop] if isinstance(prop, list) else relabel.many(prop)
+        )
+    return copy
+
+
+def _uid(event: _Event) -> str:
+    uid = str(event.get("UID", "")).strip()
+    if uid:
+        return uid
+    start = event.get("DTSTART")
+    try:
+        return f"no-uid-{start.dt.isoformat()}" if start is not None else "no-uid"
+    except (ValueError, AttributeError):
+        return "no-uid"
+
+
+def _masterless(uid: str, events: list[_Event]) -> tuple[list[_Event], str]:
+    """Events of one UID without a master: add one built from the override that has RDATE/RRULE
+    (Lotus Notes), so its other instances are expanded; and say so."""
+    rich = [e for e in events if e.get("RDATE") is not None or e.get("RRULE") is not None]
+    if not rich:
+        n = len(events)
+        return events, (
+            f"{n} instance{'s' if n != 1 else ''} (RECURRENCE-ID) without the master event; "
+            "planned as given"
+        )
+    base = min(rich, key=lambda e: to_utc(e["RECURRENCE-ID"].dt))
+    master = base.copy()
+    original = base["RECURRENCE-ID"].dt
+    start = base["DTSTART"].dt
+    if isinstance(original, datetime) and isinstance(start, datetime) and start.tzinfo:
+        original = original.astimezone(start.tzinfo) if original.tzinfo else original
+    del master["RECURRENCE-ID"]
+    end = base.get("DTEND")
+    if end is not None:
+        del master["DTEND"]
+        master["DURATION"] = vDuration(end.dt - start)
+    master["DTSTART"] = vDDDTypes(original)
+    return [master, *events], (
+        "no master event; its RECURRENCE-ID, RDATE and RRULE are read as the series"
+    )
+
+
+def to_utc(value: datetime | date) -> datetime:
+    """A sortable instant (floating and dates as if UTC): for ordering only."""
+    if not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@dataclass
+class _Prepared:
+    groups: dict[str, list[_Event]]
+    problems: list[EventProblem]
+
+
+def normalise(calendar: icalendar.Calendar) -> _Prepared:
+    """Every VEVENT by UID with its times in their zones; what had to be skipped or tolerated."""
+    local = _local_zones(calendar)
+    problems: list[EventProblem] = []
+    x_wr_name = calendar.get("X-WR-TIMEZONE")
+    x_wr = resolve_zone(str(x_wr_name)) if x_wr_name is not None else None
+    if x_wr_name is not None and x_wr is None:
+        problems.append(
+            EventProblem(
+                "(calendar)",
+                f"X-WR-TIMEZONE {str(x_wr_name)[:60]!r} is not a known zone; floating times "
+                "are read in the source's or the person's zone",
+                UNKNOWN_ZONE,
+                False,
+            )
+        )
+    relabel = _Relabel(local, x_wr)
+    raw: dict[str, list[_Event]] = {}
+    for event in calendar.walk("VEVENT"):
+        raw.setdefault(_uid(event), []).append(event)
+    groups: dict[str, list[_Event]] = {}
+    for uid, events in raw.items():
+        fixed: list[_Event] = []
+        failure: EventProblem | None = None
+        for event in events:
+            try:
+                if event.get("DTSTART") is None:
+                    failure = EventProblem(uid, "no DTSTART", UNREADABLE)
+                    break
+                copy = _normalise_event(event, relabel)
+                note = _fix_rrule(copy)
+            except _UnknownZone as exc:
+                failure = EventProblem(
+                    uid, f"unknown time zone TZID {exc.tzid[:80]!r} (no VTIMEZONE)", UNKNOWN_ZONE
+                )
+                break
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                failure = EventProblem(uid, f"cannot be read: {str(exc)[:200]}", UNREADABLE)
+                break
+            if note is not None:
+                if note.skipped:
+                    failure = note
+                    break
+                problems.append(note)
+            fixed.append(copy)
+        if failure is not None:
+            problems.append(failure)
+            continue
+        if all(e.get("RECURRENCE-ID") is not None for e in fixed):
+            fixed, reason = _masterless(uid, fixed)
+            problems.append(EventProblem(uid, reason, ORPHAN, False))
+        groups[uid] = fixed
+    return _Prepared(groups, problems)
+
+
+# ---------------------------------------------------------------------- expansion
+
+
+class _Occurrence(recurring_ical_events.Occurrence):  # type: ignore[misc]
+    """Remembers the original start of an instance made from a rule (RRULE/RDATE), before a
+    ``RANGE=THISANDFUTURE`` override moved it; ``None`` for a component's own instance."""
+
+    def __init__(
+        self, adapter: Any, start: Any = None, end: Any = None, sequence: int = -1
+    ) -> None:
+        super().__init__(adapter, start, end, sequence)
+        self.original: datetime | date | None = (
+            None if start is None else start - adapter.move_recurrences_by
+        )
+
+
+_SELECTION = recurring_ical_events.ComponentsWithName("VEVENT", occurrence=_Occurrence)
+
+
+def _attendees(event: Any) -> tuple[str, ...]:
+    raw = event.get("ATTENDEE")
+    if raw is None:
+        return ()
+    values = raw if isinstance(raw, list) else [raw]
+    found = []
+    for value in values:
+        text = str(value).strip()
+        if text.lower().startswith("mailto:"):
+            found.append(text[len("mailto:") :].strip().lower())
+    return tuple(found)
+
+
+def _end_of(event: Any, start: datetime | date) -> datetime | date:
+    if event.get("DTEND") is not None:
+        value: datetime | date = event["DTEND"].dt
+        return value
+    if event.get("DURATION") is not None:
+        duration: timedelta = event["DURATION"].dt
+        return start + duration
+    return start if isinstance(start, datetime) else start + timedelta(days=1)
+
+
+def _occurrence(uid: str, found: _Occurrence) -> Occurrence:
+    event = found.as_component(False)
+    begin: datetime | date = event["DTSTART"].dt
+    original = found.original
+    if original is None:
+        rid = event.get("RECURRENCE-ID")
+        original = rid.dt if rid is not None else begin
+    return Occurrence(
+        uid=uid,
+        recurrence_id=original,
+        start=begin,
+        end=_end_of(event, begin),
+        summary=str(event.get("SUMMARY", "")),
+        location=str(event.get("LOCATION", "")),
+        attendees=_attendees(event),
+        cancelled=str(event.get("STATUS", "")).upper() == "CANCELLED",
+    )
+
+
+def expand(calendar: icalendar.Calendar, start: date, end: date) -> Expansion:
+    """Every event instance overlapping the local dates ``[start, end)``, cancelled ones flagged,
+    and every event skipped or tolerated (whatever the window)."""
+    prepared = normalise(calendar)
+    result = Expansion(problems=list(prepared.problems))
+    lo, hi = datetime.combine(start, time()), datetime.combine(end, time())
+    for uid, events in prepared.groups.items():
+        holder = icalendar.Calendar()
+        holder.subcomponents = list(events)
+        try:
+            found = [
+                _occurrence(uid, occ)
+                for series in _SELECTION.collect_series_from(holder, ())
+                for occ in series.between(lo, hi)
+            ]
+        except Exception as exc:  # any fault of one series is reported, never hides the feed
+            kind = MALFORMED_RRULE if events[0].get("RRULE") is not None else UNREADABLE
+            result.problems.append(EventProblem(uid, f"cannot be expanded: {str(exc)[:200]}", kind))
+            continue
+        result.occurrences.extend(found)
+    return result
+
+
+def kinds(problems: Iterable[EventProblem]) -> dict[str, int]:
+    """How many problems of each kind (for the metric)."""
+    counts: dict[str, int] = {}
+    for problem in problems:
+        counts[problem.kind] = counts.get(problem.kind, 0) + 1
+    return counts
