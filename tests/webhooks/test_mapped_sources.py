@@ -10,6 +10,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import redis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.webhooks.conftest import PEOPLE
 from tests.webhooks.helpers import queued_triggers
@@ -185,3 +187,40 @@ def test_standard_webhooks_with_fields_reads_the_senders_own_payload(http, redis
         ("webhook:std-doors:m1", "badge_in", "sam.lee@example.com"),
         ("webhook:std-doors:m2", "badge_out", "dana.ruiz@example.com"),
     ]
+
+
+HOSTILE = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner),
+    max_leaves=12,
+)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    source=st.sampled_from(["acme-doors", "sha1-badges", "std-doors"]),
+    path=st.sampled_from(["id", "type", "data", "timestamp", "uuid", "card", "event", "reader"]),
+    value=HOSTILE,
+    signed=st.booleans(),
+)
+def test_hostile_signed_bodies_over_http_are_never_a_5xx(http, source, path, value, signed):
+    """A correctly signed body with any JSON at a mapped path: 2xx or 4xx with a reason."""
+    event = json.loads(acme_event("evt-h"))
+    event[path] = value
+    body = json.dumps(event).encode()
+    secret = SECRETS[source].split(",")[-1] if signed else "wrong-secret"
+    if source == "acme-doors":
+        headers = acme_headers(body, secret)
+    elif source == "sha1-badges":
+        headers = sha1_headers(body, secret)
+    else:
+        headers = std_headers(body, SECRETS[source] if signed else "whsec_AAAA", msg_id="h-1")
+    r = http.post(f"/hooks/{source}", content=body, headers=headers)
+    assert r.status_code < 500, r.text
+    assert r.json().get("error") or r.json().get("reason")
+    if not signed:
+        assert r.status_code == 401
