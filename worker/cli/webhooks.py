@@ -10,6 +10,7 @@ import redis
 import uvicorn
 
 from worker.cli._common import echo_table, redis_or_exit, ruleset_or_exit, settings_or_exit
+from worker.cli.webhooks_try import try_command
 from worker.logs import get_logger
 from worker.metrics import metrics_route
 from worker.pipeline.broker import TriggerQueue, make_broker
@@ -106,5 +107,7 @@ def log_command(count: int, as_json: bool) -> None:
         )
     echo_table(rows, ["time", "source", "status", "decision", "event_id", "trigger_id", "reason"])
 
+
+webhooks.add_command(try_command)
 
 COMMANDS: list[click.Command] = [webhooks]

@@ -26,7 +26,7 @@ from redis.retry import Retry
 
 from worker.errors import QueueUnavailable
 from worker.logs import get_logger
-from worker.models import Trigger
+from worker.models import Trigger, TriggerKind
 from worker.pipeline.broker import TriggerQueue
 from worker.pipeline.state import TrackerState
 from worker.rules.schema import SourcesFile, WebhookSource
@@ -38,7 +38,15 @@ from worker.webhooks.direction import DirectionPolicy, door_direction
 from worker.webhooks.events import Delivery, Ignored, Reject, Scan, TrackerChange
 from worker.webhooks.ingress import IngressEntry, IngressLog
 
-__all__ = ["RETRY_AFTER_S", "Answer", "DirectoryLike", "PersonLike", "Receiver", "fail_fast"]
+__all__ = [
+    "RETRY_AFTER_S",
+    "Answer",
+    "DirectoryLike",
+    "PersonLike",
+    "Receiver",
+    "fail_fast",
+    "scan_trigger",
+]
 
 log = get_logger(__name__)
 
@@ -192,24 +200,14 @@ class Receiver:
         if decision.kind is None:
             self._commit(claim)
             return self._answer(now, source, "ignored", 200, decision.reason, scan.event_id)
-        attributes = {
-            "door": scan.door_name or scan.door_id or "",
-            "door_id": scan.door_id or "",
-            "vendor": source.vendor,
-            "direction_reason": decision.reason,
-            "event_type": scan.event_type,
-            "subject_kind": scan.subject_kind,
-            "person": person.email.lower() if person is not None else "",
-        }
         try:
-            trigger = Trigger(
-                id=f"webhook:{source.name}:{scan.event_id}",
-                source=f"webhook:{source.name}",
-                kind=decision.kind,
-                subject=scan.subject,
-                occurred_at=scan.occurred_at,
-                received_at=datetime.fromtimestamp(now, UTC),
-                attributes={k: v for k, v in attributes.items() if v},
+            trigger = scan_trigger(
+                source,
+                scan,
+                decision.kind,
+                decision.reason,
+                person.email if person is not None else None,
+                now,
             )
         except ValidationError as exc:
             self.dedupe.release(claim)
@@ -374,6 +372,36 @@ class Receiver:
             body["trigger_id"] = trigger_id
             body["kind"] = kind
         return Answer(status, body, headers or {})
+
+
+def scan_trigger(
+    source: WebhookSource,
+    scan: Scan,
+    kind: TriggerKind,
+    reason: str,
+    person: str | None,
+    now: float,
+) -> Trigger:
+    """The trigger a scan becomes (``webhooks try`` shows the same one); raises
+    :class:`pydantic.ValidationError` for values a trigger cannot hold."""
+    attributes = {
+        "door": scan.door_name or scan.door_id or "",
+        "door_id": scan.door_id or "",
+        "vendor": source.vendor,
+        "direction_reason": reason,
+        "event_type": scan.event_type,
+        "subject_kind": scan.subject_kind,
+        "person": person.lower() if person is not None else "",
+    }
+    return Trigger(
+        id=f"webhook:{source.name}:{scan.event_id}",
+        source=f"webhook:{source.name}",
+        kind=kind,
+        subject=scan.subject,
+        occurred_at=scan.occurred_at,
+        received_at=datetime.fromtimestamp(now, UTC),
+        attributes={k: v for k, v in attributes.items() if v},
+    )
 
 
 def _person_zone(person: object) -> str | None:
