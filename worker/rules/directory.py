@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
+from worker.numbers import ascii_int
+
 __all__ = ["Directory", "Person", "normalise_id", "source_key"]
 
 
@@ -112,7 +114,7 @@ class Directory:
         2. a vendor user id listed under the trigger's source name (``"webhook:kisi-hq"``
            → ``vendor_ids["kisi-hq"]``), then under that source's vendor (``"kisi"``);
         3. a badge/card id (stripped, case-insensitive);
-        4. a WebWork user id (all digits) configured as a person's ``user_id``.
+        4. a WebWork user id (ASCII digits only) configured as a person's ``user_id``.
 
         ``None`` when nobody matches.
         """
@@ -139,8 +141,9 @@ class Directory:
         found = self._badge.get(ident)
         if found is not None:
             return found, "badge"
-        if text.isdigit():
-            return self._user.get(int(text)), "WebWork user id"
+        user_id = ascii_int(text)
+        if user_id is not None:
+            return self._user.get(user_id), "WebWork user id"
         return None, "no match"
 
     def in_groups(self, groups: Iterable[str]) -> list[Person]:

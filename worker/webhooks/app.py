@@ -15,11 +15,13 @@ from typing import Any
 import redis
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from worker.logs import get_logger, register_secrets
+from worker.numbers import ascii_int
 from worker.pipeline.broker import TriggerQueue
 from worker.rules.schema import SourcesFile
 from worker.settings import Settings, webhook_secret_env
@@ -37,6 +39,21 @@ def is_json_media_type(content_type: str) -> bool:
     return media == "application/json" or (
         media.startswith("application/") and media.endswith("+json")
     )
+
+
+class _SourceConvertor(Convertor[str]):
+    """Any text after ``/hooks/`` (slashes, newlines, none): an unknown source, a logged 404."""
+
+    regex = "(?s:.*)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("hooksource", _SourceConvertor())
 
 
 def _respond(answer: Answer) -> Response:
@@ -88,12 +105,13 @@ def create_app(
             return _respond(await run_in_threadpool(receiver.reject, 415, reason, name))
         declared = request.headers.get("content-length")
         if declared is not None:
-            if not declared.strip().isdigit():
+            length = ascii_int(declared.strip(), max_digits=20)
+            if length is None:
                 return _respond(
                     await run_in_threadpool(receiver.reject, 400, "invalid Content-Length", name)
                 )
-            if int(declared) > max_body:
-                reason = f"body too large: {int(declared)} bytes (limit {max_body})"
+            if length > max_body:
+                reason = f"body too large: {length} bytes (limit {max_body})"
                 return _respond(await run_in_threadpool(receiver.reject, 413, reason, name))
         body = bytearray()
         try:
@@ -137,7 +155,7 @@ def create_app(
         return JSONResponse(body, status_code=503 if reasons else 200, headers=headers)
 
     routes: list[BaseRoute] = [
-        Route("/hooks/{source}", hook, methods=["POST"]),
+        Route("/hooks/{source:hooksource}", hook, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         *extra_routes,

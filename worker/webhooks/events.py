@@ -12,13 +12,14 @@ reason, a log line or a repr.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from worker import safejson
+from worker.numbers import ascii_int
 from worker.rules.schema import WebhookSource
 
 __all__ = [
@@ -147,11 +148,9 @@ def signing_secrets(delivery: Delivery) -> list[str] | None:
 def parse_json_object(body: bytes) -> dict[str, Any]:
     """The body as a JSON object; 400 naming the problem otherwise."""
     try:
-        value = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        value = safejson.loads(body)
+    except safejson.JSONRefused as exc:
         raise Reject(400, f"malformed JSON: {exc}") from None
-    except RecursionError:
-        raise Reject(400, "malformed JSON: nested too deeply") from None
     if not isinstance(value, dict):
         raise Reject(400, f"malformed JSON: expected an object, got {type(value).__name__}")
     return value
@@ -206,8 +205,9 @@ def parse_time(value: Any, name: str, *, now: float) -> datetime:
             result = datetime.fromtimestamp(seconds, UTC)
         elif isinstance(value, str):
             text = value.strip()
-            if text.isdigit():
-                return parse_time(int(text), name, now=now)
+            number = ascii_int(text)
+            if number is not None:
+                return parse_time(number, name, now=now)
             result = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
             if result.tzinfo is None or result.utcoffset() is None:
                 raise Reject(400, f"field {name} has no time zone (add Z or an offset)")

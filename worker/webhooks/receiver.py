@@ -27,13 +27,14 @@ from redis.retry import Retry
 from worker.errors import QueueUnavailable
 from worker.logs import get_logger
 from worker.models import Trigger, TriggerKind
+from worker.numbers import ascii_int
 from worker.pipeline.broker import TriggerQueue
 from worker.pipeline.state import TrackerState
 from worker.rules.schema import SourcesFile, WebhookSource
 from worker.settings import Settings, webhook_secret_env
 from worker.store import Keys
 from worker.webhooks.adapters import ADAPTERS
-from worker.webhooks.dedupe import ClaimState, Dedupe
+from worker.webhooks.dedupe import Claim, ClaimState, Dedupe
 from worker.webhooks.direction import DirectionPolicy, door_direction
 from worker.webhooks.events import Delivery, Ignored, Reject, Scan, TrackerChange
 from worker.webhooks.ingress import IngressEntry, IngressLog
@@ -155,14 +156,19 @@ class Receiver:
             spec=source,
         )
         try:
-            parsed = ADAPTERS[source.vendor](delivery)
-        except Reject as exc:
-            return self._answer(now, source, "rejected", exc.status, exc.reason)
-        if isinstance(parsed, Ignored):
-            return self._answer(now, source, "ignored", 200, parsed.reason, parsed.event_id)
-        if isinstance(parsed, TrackerChange):
-            return self._tracker(now, source, parsed)
-        return self._scan(now, source, parsed)
+            try:
+                parsed = ADAPTERS[source.vendor](delivery)
+            except Reject as exc:
+                return self._answer(now, source, "rejected", exc.status, exc.reason)
+            if isinstance(parsed, Ignored):
+                return self._answer(now, source, "ignored", 200, parsed.reason, parsed.event_id)
+            if isinstance(parsed, TrackerChange):
+                return self._tracker(now, source, parsed)
+            return self._scan(now, source, parsed)
+        except Exception as exc:  # a bug, not the sender's fault: still one recorded answer
+            log.exception("webhook.internal_error", source=source.name)
+            reason = f"internal error ({type(exc).__name__}); the delivery was not processed"
+            return self._answer(now, source, "error", 500, reason)
 
     # ------------------------------------------------------------------ scans
 
@@ -190,6 +196,23 @@ class Receiver:
                 scan.event_id,
                 headers={"Retry-After": str(RETRY_AFTER_S)},
             )
+        try:
+            return self._claimed(now, source, scan, claim, person, person_key)
+        except BaseException:
+            # whatever went wrong, a pending claim must not turn the vendor's retries into 503s
+            self.dedupe.release(claim)
+            raise
+
+    def _claimed(
+        self,
+        now: float,
+        source: WebhookSource,
+        scan: Scan,
+        claim: Claim,
+        person: PersonLike | None,
+        person_key: str,
+    ) -> Answer:
+        """The rest of a scan once its ids are claimed: direction, trigger, enqueue, commit."""
         try:
             decision = self.policy.decide(
                 source, scan, person_key=person_key, zone=_person_zone(person)
@@ -316,9 +339,8 @@ class Receiver:
         person = self._resolve(change.user_id, "webwork")
         if person is not None:
             return person.email.lower()
-        if change.user_id.isdigit() and len(change.user_id) < 19:
-            return self.state.email_for_user_id(int(change.user_id))
-        return None
+        user_id = ascii_int(change.user_id)
+        return None if user_id is None else self.state.email_for_user_id(user_id)
 
     # ------------------------------------------------------------------ answers
 
