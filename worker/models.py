@@ -61,6 +61,7 @@ class Result(StrEnum):
     REJECTED = "rejected"
     FAILED = "failed"
     MISSED = "missed"  # a scheduled fire older than the catch-up grace window
+    PAUSED = "paused"  # automation was paused for the person (autoclock pause, rules closures)
 
 
 #: Results after which the person's tracker is known to be running / idle.
@@ -111,6 +112,8 @@ class Action(BaseModel):
     description: str | None = None
     deadline: AwareDatetime | None = None
     reason: str = ""
+    rules_version: str | None = None
+    """The content hash of the rules that decided this action."""
 
     @property
     def key(self) -> str:
@@ -141,6 +144,8 @@ class Outcome(BaseModel):
     latency_ms: float | None = None
     attempts: int = 0
     api_message: str | None = None
+    rules_version: str | None = None
+    """The content hash of the rules that decided (``None``: no rules were consulted)."""
     recorded_at: AwareDatetime = Field(default_factory=utcnow)
 
     @classmethod
@@ -169,5 +174,6 @@ class Outcome(BaseModel):
             person=action.person,
             verb=action.verb,
             rule=action.rule,
+            rules_version=action.rules_version,
             **extra,
         )

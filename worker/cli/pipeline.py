@@ -27,7 +27,9 @@ from worker.models import Result, Trigger, TriggerKind, utcnow
 from worker.pipeline.broker import TriggerQueue, make_broker
 from worker.pipeline.dlq import DeadLetters, drop, replay
 from worker.pipeline.outcomes import OutcomeLog
+from worker.pipeline.pauses import PauseStore
 from worker.pipeline.state import TrackerState
+from worker.rules.pauses import paused_reason
 from worker.store import Keys
 
 __all__ = ["COMMANDS"]
@@ -226,21 +228,25 @@ def status_command(as_json: bool) -> None:
             handle.client, Keys(settings.namespace), ttl_s=max(settings.known_state_ttl_s, 1)
         )
         known_states = {p.email: state.get(p.email) for p in ruleset.directory.people}
+        now = utcnow()
+        pauses = PauseStore(handle.client, Keys(settings.namespace)).active(now)
     rows = []
     for person in ruleset.directory.people:
         known = known_states[person.email]
+        paused = paused_reason(person, now, closures=ruleset.closures, pauses=pauses)
         rows.append(
             {
                 "person": person.email,
                 "tracking": "unknown" if known is None else ("yes" if known.tracking else "no"),
                 "since": known.at.strftime("%Y-%m-%d %H:%M:%SZ") if known else "-",
                 "source": known.source if known else "-",
+                "paused": paused or "-",
             }
         )
     if as_json:
         click.echo(json.dumps(rows))
     else:
-        echo_table(rows, ["person", "tracking", "since", "source"])
+        echo_table(rows, ["person", "tracking", "since", "source", "paused"])
 
 
 @click.command("trigger")

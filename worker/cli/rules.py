@@ -200,18 +200,9 @@ def _default_source(ruleset: Ruleset, kind: TriggerKind) -> str:
 
 
 def _parse_time(text: str, option: str, zone_name: str) -> datetime:
-    from zoneinfo import ZoneInfo
+    from worker.cli._time import parse_instant
 
-    try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(
-            f"{text!r} is not an ISO 8601 time (e.g. 2026-03-29T18:05+02:00)",
-            param_hint=option,
-        ) from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(zone_name))
-    return value
+    return parse_instant(text, option, zone_name)
 
 
 def _parse_attrs(attrs: Sequence[str]) -> dict[str, str]:
@@ -312,6 +303,10 @@ def _print_explanation(
         echo(f"  {mark}  {verdict.rule.ljust(width)}  {verdict.reason}{decides}")
         for leaf in verdict.leaves:
             echo(f"         {leaf.verdict.value:<11}  {leaf.path}: {leaf.reason}")
+    if decision.paused is not None:
+        echo("Action   none: the trigger would end as paused")
+        echo(f"         {decision.reason}")
+        return
     if decision.verb is None:
         echo("Action   none: the trigger would end as no_rule")
         echo(f"         {decision.reason}")
@@ -354,7 +349,7 @@ def _as_json(
         max_delay_s=decision.max_delay.total_seconds(),
         deadline=decision.deadline(trigger.occurred_at).astimezone(UTC).isoformat(),
         reason=decision.reason,
-        result=None if decision.verb else "no_rule",
+        result="paused" if decision.paused else None if decision.verb else "no_rule",
         verdicts=[
             {
                 "rule": v.rule,

@@ -182,8 +182,14 @@ def _redis_outage_is_a_retry(client: redis.Redis) -> Iterator[None]:
 
 
 def _evaluate(ctx: Context, broker: RedisBroker, trigger: Trigger, delivery: str) -> None:
+    ruleset = ctx.ruleset  # one version of the rules for the whole evaluation (hot reload)
+
     def record(result: Result, reason: str, **extra: Any) -> None:
-        ctx.outcomes.record(Outcome.for_trigger(trigger, delivery, result, reason, **extra))
+        ctx.outcomes.record(
+            Outcome.for_trigger(
+                trigger, delivery, result, reason, rules_version=ruleset.version, **extra
+            )
+        )
 
     try:
         owner = ctx.ledger.claim_trigger(trigger.id, delivery)
@@ -196,14 +202,19 @@ def _evaluate(ctx: Context, broker: RedisBroker, trigger: Trigger, delivery: str
             # "now" or known state could decide otherwise, and that would be a second effect)
             send_action(broker, Action.model_validate_json(decided))
             return
-        person = ctx.ruleset.directory.resolve(trigger.subject, source=trigger.source)
+        person = ruleset.directory.resolve(trigger.subject, source=trigger.source)
         if person is None:
             record(
                 Result.UNKNOWN_PERSON,
                 f"no person in the directory has {trigger.subject!r} (email, badge or id)",
             )
             return
-        decision = evaluate(trigger, person, ctx.ruleset, now=ctx.clock(), facts=ctx.facts)
+        now = ctx.clock()
+        pauses = ctx.pauses.all(now)
+        decision = evaluate(trigger, person, ruleset, now=now, facts=ctx.facts, pauses=pauses)
+        if decision.paused is not None:
+            record(Result.PAUSED, decision.reason, person=person.email)
+            return
         if decision.verb is None:
             record(Result.NO_RULE, _why_not(decision), person=person.email)
             return
@@ -219,6 +230,7 @@ def _evaluate(ctx: Context, broker: RedisBroker, trigger: Trigger, delivery: str
             description=decision.description,
             deadline=trigger.occurred_at + decision.max_delay,
             reason=decision.reason,
+            rules_version=ruleset.version,
         )
         ctx.db.set(ctx.keys("decision", delivery), action.model_dump_json(), ex=DECISION_TTL_S)
         send_action(broker, action)

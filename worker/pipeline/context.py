@@ -19,6 +19,7 @@ from worker.pipeline.dlq import DeadLetters
 from worker.pipeline.ledger import Ledger, PersonLock
 from worker.pipeline.limiter import RateLimiter
 from worker.pipeline.outcomes import OutcomeLog
+from worker.pipeline.pauses import PauseStore
 from worker.pipeline.state import TrackerState
 from worker.rules.directory import Person
 from worker.rules.facts import HolidayFacts
@@ -94,10 +95,12 @@ class Context:
     clock: Callable[[], datetime] = utcnow
     """The pipeline's notion of now (the demo runs a scripted day on a shifted clock)."""
     facts: ApiFacts = field(init=False)
+    pauses: PauseStore = field(init=False)
     _workspace_id: int | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.facts = ApiFacts(self)
+        self.pauses = PauseStore(self.db, self.keys)
 
     @classmethod
     def build(

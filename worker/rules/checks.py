@@ -29,6 +29,7 @@ __all__ = [
     "Rec",
     "Records",
     "Report",
+    "check_closures",
     "check_groups",
     "check_people",
     "check_policy",
@@ -52,6 +53,7 @@ class File:
     label: str
     doc: YamlDocument
     raw: dict[str, Any] = field(default_factory=dict)
+    text: str = ""
     broken: bool = False
     """Unreadable or unparsable: references into it are not checked (they would all fail)."""
 
@@ -301,6 +303,18 @@ def check_sources(
 
 
 # ---------------------------------------------------------------- rules.yaml
+
+
+def check_closures(
+    report: Report, f: File, closures: Records, people: tuple[set[str], set[str]]
+) -> None:
+    """Unique names; known people and groups."""
+    emails, declared = people
+    _check_names(report, f, "closures", closures)
+    for i, closure in closures:
+        here: YPath = ("closures", i)
+        check_people_refs(report, f, (*here, "people"), closure.get("people"), emails)
+        check_group_refs(report, f, (*here, "groups"), closure.get("groups"), declared)
 
 
 def check_policy(report: Report, f: File, policy: Rec) -> None:

@@ -22,14 +22,16 @@ Conditions, checked in this order, each one the reason when a rule is skipped:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from fnmatch import fnmatchcase
 
 from worker.models import Trigger, Verb
 from worker.rules.conditions import Leaf, check_when
 from worker.rules.directory import Person
 from worker.rules.facts import Facts
+from worker.rules.pauses import Pause, paused_reason
 from worker.rules.ruleset import Ruleset
 from worker.rules.schema import On, RuleSpec
 from worker.rules.templates import render
@@ -64,6 +66,8 @@ class Decision:
     max_delay: timedelta
     verdicts: tuple[Verdict, ...]
     reason: str
+    paused: str | None = None
+    """Set when a pause or closure day stops the trigger (``verb`` is then ``None``)."""
 
     @property
     def matched(self) -> bool:
@@ -83,14 +87,21 @@ def evaluate(
     now: datetime,
     facts: Facts,
     exhaustive: bool = False,
+    pauses: Sequence[Pause] = (),
 ) -> Decision:
     """Decide what ``trigger`` means for ``person`` under ``ruleset`` (pure; O(rules)).
 
     ``now`` only adds a note to the reason when the trigger is already older than its
     max delay; the decision itself does not depend on it. ``exhaustive`` evaluates every
     condition of every rule whose ``on`` matches (``rules explain``), not only up to the first
-    that fails.
+    that fails. ``pauses`` are the operator's pauses in force (closure days come with the
+    ruleset): a trigger they cover decides nothing and says so in ``paused``, after every rule
+    has still been given its verdict (with leave read as unknown: a paused trigger never
+    waits for, or fails on, a leave lookup).
     """
+    paused = paused_reason(person, trigger.occurred_at, closures=ruleset.closures, pauses=pauses)
+    if paused is not None:
+        facts = _WithoutLeave(facts)
     local = trigger.occurred_at.astimezone(person.zone)
     verdicts: list[Verdict] = []
     winner: RuleSpec | None = None
@@ -111,6 +122,23 @@ def evaluate(
                     leaves,
                 )
             )
+    if paused is not None:
+        would = (
+            f"rule {winner.name!r} would have decided {winner.do.action.value}"
+            if winner is not None
+            else "no rule would have matched"
+        )
+        return Decision(
+            verb=None,
+            rule=None,
+            contract_id=None,
+            task_id=None,
+            description=None,
+            max_delay=ruleset.policy.max_delay,
+            verdicts=tuple(verdicts),
+            reason=f"paused: {paused}; {would}",
+            paused=paused,
+        )
     if winner is None:
         count = len(ruleset.rules)
         return Decision(
@@ -151,6 +179,22 @@ def evaluate(
         verdicts=tuple(verdicts),
         reason=reason,
     )
+
+
+class _WithoutLeave:
+    """Facts with leave unknown: no lookup is made for a trigger that cannot act anyway."""
+
+    def __init__(self, facts: Facts) -> None:
+        self.facts = facts
+
+    def holiday(self, person: Person, day: date) -> str | None:
+        return self.facts.holiday(person, day)
+
+    def on_leave(self, person: Person, day: date) -> bool | None:
+        return None
+
+    def tracking(self, person: Person) -> bool | None:
+        return self.facts.tracking(person)
 
 
 def _check(

@@ -9,6 +9,7 @@ raises :class:`~worker.errors.RulesError` whose ``problems`` lists *every* mista
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
@@ -24,6 +25,7 @@ from worker.rules.messages import message, where
 from worker.rules.ruleset import PEOPLE_FILE, RULES_FILE, SOURCES_FILE, Ruleset
 from worker.rules.schema import (
     CalendarSource,
+    Closure,
     Defaults,
     Name,
     PeopleFile,
@@ -86,8 +88,18 @@ def check_ruleset(
         sources=sources_file,
         root=root,
         groups=tuple(people_file.groups),
+        closures=tuple(rules_file.closures),
+        version=_version(people_f, sources_f, rules_f),
     )
     return ruleset, []
+
+
+def _version(*files: File) -> str:
+    """The first 12 hex digits of a SHA-256 over the files' names and texts."""
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(f"{file.name}\0{len(file.text)}\0{file.text}".encode())
+    return digest.hexdigest()[:12]
 
 
 def _cross_check(report: Report, people_f: File, sources_f: File, rules_f: File) -> None:
@@ -110,6 +122,9 @@ def _cross_check(report: Report, people_f: File, sources_f: File, rules_f: File)
     )
     checks.check_sources(report, sources_f, sources, emails, declared)
     checks.check_policy(report, rules_f, _fields(Policy, rules_f.raw.get("policy")))
+    checks.check_closures(
+        report, rules_f, _records(rules_f, "closures", Closure), (emails, declared)
+    )
     checks.check_rules(
         report, rules_f, _records(rules_f, "rules", RuleSpec), (emails, declared), sources
     )
@@ -126,6 +141,7 @@ def _read(report: Report, name: str, *, required: bool) -> File:
     if text is None:
         file.broken = True
         return file
+    file.text = text
     file.doc = parse_yaml(text)
     for problem in file.doc.problems:
         report.add(file, problem.line, problem.reason)

@@ -6,7 +6,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from worker.rules.directory import Directory
-from worker.rules.schema import CalendarSource, Policy, RuleSpec, ScheduleSource, SourcesFile
+from worker.rules.schema import (
+    CalendarSource,
+    Closure,
+    Policy,
+    RuleSpec,
+    ScheduleSource,
+    SourcesFile,
+)
 
 __all__ = ["PEOPLE_FILE", "RULES_FILE", "SOURCES_FILE", "Ruleset"]
 
@@ -25,6 +32,9 @@ class Ruleset:
     sources: SourcesFile
     root: Path
     groups: tuple[str, ...] = ()
+    closures: tuple[Closure, ...] = ()
+    version: str = ""
+    """A content hash of the rules files: outcomes record the version that decided them."""
 
     def calendar(self, name: str) -> CalendarSource | None:
         """The calendar source called ``name``, or ``None``."""
@@ -41,4 +51,6 @@ class Ruleset:
             f"{len(self.directory)} people, {len(self.groups)} groups, "
             f"{len(s.webhooks)} webhook sources, {len(s.calendars)} calendars, "
             f"{len(s.schedules)} schedules, {len(self.rules)} rules"
+            + (f", {len(self.closures)} closures" if self.closures else "")
+            + (f"; version {self.version}" if self.version else "")
         )

@@ -9,7 +9,7 @@ Unknown keys are errors (``extra="forbid"``), so a typo never silently disables 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -23,6 +23,7 @@ from worker.models import TriggerKind, Verb
 __all__ = [
     "AcceptSpec",
     "CalendarSource",
+    "Closure",
     "CronExpr",
     "Do",
     "Duration",
@@ -510,6 +511,42 @@ class Policy(_Strict):
     """When several rules match, the first in file order decides (the others are reported)."""
 
 
+class Closure(_Strict):
+    """Planned days without automation (a plant shutdown, a strike day, an office closure).
+
+    Checked like holidays: on the trigger's local date in each person's zone. A trigger for a
+    selected person on a closure day ends ``paused``.
+    """
+
+    name: Name
+    dates: list[date] = []
+    from_: date | None = Field(default=None, alias="from")
+    to: date | None = None
+    """``from``-``to``: every day in between, both included."""
+    people: list[Email] = []
+    groups: list[str] = []
+    """Both empty: everyone."""
+    reason: str | None = None
+
+    @model_validator(mode="after")
+    def _days(self) -> Closure:
+        ranged = self.from_ is not None or self.to is not None
+        if bool(self.dates) == ranged:
+            raise ValueError("a closure needs either dates or from and to")
+        if ranged and (self.from_ is None or self.to is None):
+            raise ValueError("a closure range needs both from and to")
+        if self.from_ is not None and self.to is not None and self.to < self.from_:
+            raise ValueError(f"closure ends ({self.to}) before it starts ({self.from_})")
+        return self
+
+    def covers(self, day: date) -> bool:
+        """True when ``day`` is one of the closure's days."""
+        if self.from_ is not None and self.to is not None:
+            return self.from_ <= day <= self.to
+        return day in self.dates
+
+
 class RulesFile(_Strict):
     policy: Policy = Policy()
+    closures: list[Closure] = []
     rules: list[RuleSpec] = []
