@@ -3,8 +3,13 @@
 # One image for every autoclock role; the command picks the role:
 #   docker run IMAGE              -> autoclock run        (all in one; embedded Redis without REDIS_URL)
 #   docker run IMAGE worker       -> autoclock worker     (actors; scale out freely)
-#   docker run IMAGE webhooks     -> autoclock webhooks   (POST /hooks/<source>, /healthz, /readyz, /metrics)
+#   docker run IMAGE webhooks     -> autoclock webhooks   (POST /hooks/<source> on 8080)
 #   docker run IMAGE scheduler    -> autoclock scheduler  (run two: one leads)
+#
+# Every one of these roles also serves /healthz, /readyz and /metrics on its admin listener,
+# 127.0.0.1:8081 inside the container (AUTOCLOCK_ADMIN_HOST/_PORT): the HEALTHCHECK reaches
+# it, nothing outside the container does until you set AUTOCLOCK_ADMIN_HOST=0.0.0.0 (the
+# Kubernetes manifests do, for the kubelet's probes and Prometheus).
 #
 # Nothing secret is baked in: WEBWORK_TOKEN and AUTOCLOCK_WEBHOOK_SECRET_<SOURCE> come from the
 # environment at run time. The rules are mounted at /app/rules (read-only is fine); /app/data
@@ -55,6 +60,7 @@ ENV PATH="/app/.venv/bin:${PATH}" \
     AUTOCLOCK_DATA_DIR=/app/data \
     AUTOCLOCK_WEBHOOK_HOST=0.0.0.0 \
     AUTOCLOCK_WEBHOOK_PORT=8080 \
+    AUTOCLOCK_ADMIN_PORT=8081 \
     AUTOCLOCK_LOG_FORMAT=json
 
 WORKDIR /app
@@ -62,12 +68,10 @@ VOLUME ["/app/data"]
 EXPOSE 8080
 USER 10001:10001
 
-# Webhook roles (`run`, `webhooks`) answer GET /healthz; worker and scheduler have no HTTP
-# endpoint, so for them the check passes and their supervisor (restart policy, Kubernetes)
-# restarts a process that exits. Set the port with AUTOCLOCK_WEBHOOK_PORT, not --port, so the
-# check finds it.
+# The long-running roles (`run`, `worker`, `webhooks`, `scheduler`) answer GET /healthz on
+# the admin listener (AUTOCLOCK_ADMIN_PORT); other commands (sandbox, one-off CLI) pass.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import os,sys,urllib.request as u; a=set(open('/proc/1/cmdline','rb').read().split(b'\\0')); sys.exit(0) if not a & {b'run', b'webhooks'} else u.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('AUTOCLOCK_WEBHOOK_PORT', '8080'), timeout=4)"]
+    CMD ["python", "-c", "import os,sys,urllib.request as u; a=set(open('/proc/1/cmdline','rb').read().split(b'\\0')); sys.exit(0) if not a & {b'run', b'worker', b'webhooks', b'scheduler'} else u.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('AUTOCLOCK_ADMIN_PORT', '8081'), timeout=4)"]
 
 ENTRYPOINT ["autoclock"]
 CMD ["run"]

@@ -108,6 +108,12 @@ class Settings(BaseSettings):
         300, ge=1, validation_alias=_env("AUTOCLOCK_WEBHOOK_TOLERANCE_S")
     )
 
+    # Admin listener (every long-running role): /healthz, /readyz, /metrics
+    admin_host: str = Field("127.0.0.1", validation_alias=_env("AUTOCLOCK_ADMIN_HOST"))
+    """AUTOCLOCK_ADMIN_HOST: loopback by default; Kubernetes needs 0.0.0.0 for its probes."""
+    admin_port: int = Field(0, ge=0, le=65535, validation_alias=_env("AUTOCLOCK_ADMIN_PORT"))
+    """AUTOCLOCK_ADMIN_PORT: 0 (default) picks a free port and logs it; the image sets 8081."""
+
     # Scheduler
     catchup_grace_s: int = Field(900, ge=0, validation_alias=_env("AUTOCLOCK_CATCHUP_GRACE_S"))
     """AUTOCLOCK_CATCHUP_GRACE_S: fires missed by less than this are enqueued late."""

@@ -22,8 +22,10 @@ def _free_port() -> int:
 
 
 def test_run_serves_health_readiness_and_metrics_then_stops_on_sigterm(redis_url, namespace):
-    """One process answers /healthz, /readyz and /metrics and exits 0 on SIGTERM."""
+    """One process answers /healthz, /readyz and /metrics on its admin port (not on the
+    webhook port, which serves /hooks/… only) and exits 0 on SIGTERM."""
     port = _free_port()
+    admin_port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WEBWORK_", "AUTOCLOCK_"))}
     env.update(
         REDIS_URL=redis_url,
@@ -33,6 +35,7 @@ def test_run_serves_health_readiness_and_metrics_then_stops_on_sigterm(redis_url
         WEBWORK_BASE_URL="http://127.0.0.1:9/api/v2",
         WEBWORK_WORKSPACE_ID="1",
         AUTOCLOCK_LOG_FORMAT="json",
+        AUTOCLOCK_ADMIN_PORT=str(admin_port),
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "worker.cli", "run", "--port", str(port)],
@@ -43,7 +46,7 @@ def test_run_serves_health_readiness_and_metrics_then_stops_on_sigterm(redis_url
         text=True,
     )
     try:
-        base = f"http://127.0.0.1:{port}"
+        base = f"http://127.0.0.1:{admin_port}"
         deadline = time.monotonic() + 30
         health = None
         while time.monotonic() < deadline and health is None:
@@ -56,8 +59,13 @@ def test_run_serves_health_readiness_and_metrics_then_stops_on_sigterm(redis_url
         assert httpx.get(f"{base}/readyz", timeout=5).status_code == 200
         metrics = httpx.get(f"{base}/metrics", timeout=5)
         assert metrics.status_code == 200
-        assert "autoclock_queue_depth" in metrics.text
-        assert "autoclock_outcomes" in metrics.text
+        assert 'autoclock_queue_messages{queue="actions",state="delayed"}' in metrics.text
+        assert 'autoclock_outcomes_total{result="failed"} 0.0' in metrics.text
+        assert 'autoclock_role{role="scheduler"} 1.0' in metrics.text
+        hooks = f"http://127.0.0.1:{port}"
+        for path in ("/healthz", "/readyz", "/metrics"):
+            assert httpx.get(hooks + path, timeout=5).status_code == 404, path
+        assert httpx.post(f"{base}/hooks/kisi-hq", timeout=5).status_code in (404, 405)
     finally:
         process.send_signal(signal.SIGTERM)
         _out, err = process.communicate(timeout=60)

@@ -335,3 +335,14 @@ def serve(app: Any) -> Iterator[str]:
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+def admin_for(app: Any) -> Any:
+    """The admin listener's app for an in-process receiver: /healthz, /readyz (its
+    readiness), /metrics (this process's metrics only)."""
+    from worker.admin import Health, create_admin_app
+    from worker.metrics import process_metrics
+
+    return create_admin_app(
+        liveness=Health, readiness=app.state.readiness, metrics=process_metrics().render
+    )

@@ -330,10 +330,21 @@ def test_signature_over_a_modified_body_is_rejected(http, redis_client, keys):
     assert queued_triggers(redis_client, keys) == []
 
 
-def test_health_and_readiness(app_url):
-    """/healthz answers alive; /readyz answers 200 when Redis pings and the rules are loaded."""
-    assert httpx.get(app_url + "/healthz").json() == {"status": "alive"}
-    ready = httpx.get(app_url + "/readyz")
+def test_health_and_readiness(settings, redis_client, keys, queue, secrets_env, app_url):
+    """The admin listener: /healthz alive; /readyz 200 when Redis pings and the rules are
+    loaded, warning about a source without a secret. The public listener serves neither."""
+    from tests.webhooks.conftest import PEOPLE, SOURCES
+    from tests.webhooks.helpers import admin_for, serve
+    from worker.webhooks.app import create_app
+
+    app = create_app(
+        settings, client=redis_client, keys=keys, sources=SOURCES, directory=PEOPLE, queue=queue
+    )
+    for path in ("/healthz", "/readyz", "/metrics"):
+        assert httpx.get(app_url + path).status_code == 404
+    with serve(admin_for(app)) as admin_url:
+        assert httpx.get(admin_url + "/healthz").json() == {"status": "alive"}
+        ready = httpx.get(admin_url + "/readyz")
     assert ready.status_code == 200
     assert ready.json()["status"] == "ready"
     assert any("NOSECRET" in w for w in ready.json()["warnings"])

@@ -75,6 +75,8 @@ def test_serves_signed_webhooks_and_logs_the_decisions(tmp_path, redis_url, name
     )
     env = env_for(tmp_path, redis_url, namespace, rules)
     port = free_port()
+    admin = f"http://127.0.0.1:{free_port()}"
+    env["AUTOCLOCK_ADMIN_PORT"] = admin.rsplit(":", 1)[1]
     command = [
         str(Path(sys.executable).parent / "autoclock"),
         "webhooks",
@@ -89,14 +91,15 @@ def test_serves_signed_webhooks_and_logs_the_decisions(tmp_path, redis_url, name
         deadline = time.monotonic() + 30
         while True:
             try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                if httpx.get(admin + "/healthz", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
             assert time.monotonic() < deadline, "autoclock webhooks did not start"
             time.sleep(0.1)
-        assert httpx.get(url + "/readyz").status_code == 200
+        assert httpx.get(admin + "/readyz").status_code == 200
+        assert httpx.get(url + "/readyz").status_code == 404  # the public port: /hooks only
         body = body_of(KISI_UNLOCK)
         accepted = httpx.post(
             url + "/hooks/kisi-hq", content=body, headers=kisi_headers(body, SECRETS["kisi-hq"])

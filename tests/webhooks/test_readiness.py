@@ -6,7 +6,7 @@ import httpx
 import redis
 
 from tests.webhooks.conftest import SOURCES
-from tests.webhooks.helpers import serve
+from tests.webhooks.helpers import admin_for, serve
 from tests.webhooks.test_redis_outage import free_port
 from worker.pipeline.broker import TriggerQueue, make_broker
 from worker.webhooks.app import create_app
@@ -17,7 +17,7 @@ def test_readyz_reports_rules_not_loaded(settings, redis_client, keys, queue, se
     app = create_app(
         settings, client=redis_client, keys=keys, sources=SOURCES, queue=queue, ready=lambda: False
     )
-    with serve(app) as url:
+    with serve(admin_for(app)) as url:
         ready = httpx.get(url + "/readyz")
         alive = httpx.get(url + "/healthz")
     assert ready.status_code == 503
@@ -38,8 +38,8 @@ def test_readyz_and_hooks_without_redis(settings, keys, secrets_env):
     body = (
         b'{"type": "badge.in", "id": "e1", "subject": "a@example.com", "occurred_at": 1767603503}'
     )
-    with serve(app) as url:
-        ready = httpx.get(url + "/readyz")
+    with serve(app) as url, serve(admin_for(app)) as admin:
+        ready = httpx.get(admin + "/readyz")
         hook = httpx.post(
             url + "/hooks/legacy",
             content=body,

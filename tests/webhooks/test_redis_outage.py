@@ -15,7 +15,13 @@ import pytest
 import redis
 
 from tests.webhooks.conftest import PEOPLE, SOURCES
-from tests.webhooks.helpers import SECRETS, queued_triggers, serve, standard_headers
+from tests.webhooks.helpers import (
+    SECRETS,
+    admin_for,
+    queued_triggers,
+    serve,
+    standard_headers,
+)
 from worker.pipeline.broker import TriggerQueue, make_broker
 from worker.settings import Settings
 from worker.store import Keys, connect, redis_server_binary
@@ -125,7 +131,11 @@ def test_redis_outage_turns_202_into_503_and_back_without_losing_a_trigger(
     phase = {"name": "before"}
     by_phase: dict[str, list[int]] = {"before": [], "down": [], "after": []}
 
-    with serve(app) as url, httpx.Client(base_url=url, timeout=15) as client:
+    with (
+        serve(app) as url,
+        serve(admin_for(app)) as admin_url,
+        httpx.Client(base_url=url, timeout=15) as client,
+    ):
 
         def send(n: int) -> int:
             body, headers = event(n)
@@ -151,7 +161,7 @@ def test_redis_outage_turns_202_into_503_and_back_without_losing_a_trigger(
         phase["name"] = "down"
         own_redis.stop()
         time.sleep(1.0)
-        down_statuses = [client.get("/readyz").status_code]
+        down_statuses = [httpx.get(admin_url + "/readyz", timeout=15).status_code]
         phase["name"] = "after"
         own_redis.start()  # same port, same data directory, appendonly yes
         deadline = time.monotonic() + 20

@@ -12,6 +12,7 @@ import click
 import redis
 
 from worker.cli import EXIT_UNAVAILABLE
+from worker.cli._admin import redis_health, start_admin_or_exit, worker_health
 from worker.cli._common import (
     echo_table,
     pipeline_or_exit,
@@ -40,13 +41,23 @@ log = get_logger(__name__)
 @click.command("worker")
 @threads_option
 def worker_command(threads: int | None) -> None:
-    """Run the actors: evaluate triggers and apply start/stop actions until SIGTERM."""
+    """Run the actors: evaluate triggers and apply start/stop actions until SIGTERM.
+
+    /healthz, /readyz and /metrics on AUTOCLOCK_ADMIN_HOST:AUTOCLOCK_ADMIN_PORT.
+    """
     settings = settings_or_exit()
     ruleset = ruleset_or_exit(settings)
     handle = redis_or_exit(settings)
     pipeline = pipeline_or_exit(settings, handle, ruleset)
     count = threads or settings.worker_threads
     pipeline.start(count)
+    admin = start_admin_or_exit(
+        settings,
+        handle.client,
+        roles=["worker"],
+        liveness=[worker_health(pipeline)],
+        readiness=[redis_health(handle.client)],
+    )
     log.info(
         "worker started",
         threads=count,
@@ -59,6 +70,7 @@ def worker_command(threads: int | None) -> None:
         log.critical("lost Redis or a worker thread; exiting so a supervisor restarts this worker")
     log.info("worker stopping")
     pipeline.stop()
+    admin.stop()
     handle.close()
     if not signalled:
         raise SystemExit(EXIT_UNAVAILABLE)

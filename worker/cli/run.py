@@ -7,7 +7,13 @@ import threading
 import click
 import uvicorn
 
+from worker.admin import Health
 from worker.cli import EXIT_UNAVAILABLE
+from worker.cli._admin import (
+    scheduler_health,
+    start_admin_or_exit,
+    worker_health,
+)
 from worker.cli._common import (
     pipeline_or_exit,
     redis_or_exit,
@@ -17,7 +23,6 @@ from worker.cli._common import (
     wait_for_signal,
 )
 from worker.logs import get_logger
-from worker.metrics import metrics_route
 from worker.scheduler.loop import Scheduler
 from worker.webhooks.app import create_app
 
@@ -59,7 +64,6 @@ def run_command(threads: int | None, host: str | None, port: int | None) -> None
         sources=ruleset.sources,
         directory=ruleset.directory,
         queue=pipeline.queue,
-        extra_routes=[metrics_route(handle.client, keys)],
     )
     server = uvicorn.Server(
         uvicorn.Config(
@@ -72,9 +76,25 @@ def run_command(threads: int | None, host: str | None, port: int | None) -> None
     )
     server_thread = threading.Thread(target=server.run, name="webhooks")
     server_thread.start()
+
+    def webhooks_alive() -> Health:
+        return Health() if server_thread.is_alive() else Health(["the webhook server stopped"])
+
+    admin = start_admin_or_exit(
+        settings,
+        handle.client,
+        roles=["worker", "webhooks", "scheduler"],
+        liveness=[
+            worker_health(pipeline),
+            scheduler_health(scheduler, settings.scheduler_tick_s),
+            webhooks_alive,
+        ],
+        readiness=[app.state.readiness],
+    )
     log.info(
         "autoclock running",
         webhooks=f"{host or settings.webhook_host}:{port or settings.webhook_port}",
+        admin=f"{settings.admin_host}:{admin.server.port}",
         people=len(ruleset.directory.people),
     )
     signalled = True
@@ -92,6 +112,7 @@ def run_command(threads: int | None, host: str | None, port: int | None) -> None
         server_thread.join(timeout=15)
         scheduler_thread.join(timeout=15)
         pipeline.stop()
+        admin.stop()
         handle.close()
     if not signalled:
         raise SystemExit(EXIT_UNAVAILABLE)

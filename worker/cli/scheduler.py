@@ -22,6 +22,7 @@ from worker.scheduler.simulate import render, simulate_day
 from worker.settings import Settings
 from worker.store import Keys, connect
 
+from ._admin import redis_health, scheduler_health, start_admin_or_exit
 from ._common import settings_or_exit
 
 __all__ = ["COMMANDS", "scheduler", "simulate"]
@@ -97,7 +98,8 @@ def scheduler(
     """Run the scheduler: cron schedules and calendar feeds, turned into triggers.
 
     Several replicas may run on one Redis: one leads (a Redis lock), each fire is claimed once.
-    Runs until SIGTERM or SIGINT.
+    Runs until SIGTERM or SIGINT. /healthz, /readyz and /metrics on
+    AUTOCLOCK_ADMIN_HOST:AUTOCLOCK_ADMIN_PORT.
     """
     from worker.cli import EXIT_UNAVAILABLE
 
@@ -119,9 +121,18 @@ def scheduler(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    loop = Scheduler(settings, handle, ruleset, queue, clock=clock)
+    admin = start_admin_or_exit(
+        settings,
+        handle.client,
+        roles=["scheduler"],
+        liveness=[scheduler_health(loop, settings.scheduler_tick_s)],
+        readiness=[redis_health(handle.client)],
+    )
     try:
-        Scheduler(settings, handle, ruleset, queue, clock=clock).run(stop)
+        loop.run(stop)
     finally:
+        admin.stop()
         handle.close()
 
 

@@ -9,10 +9,11 @@ import click
 import redis
 import uvicorn
 
+from worker.admin import Health
+from worker.cli._admin import start_admin_or_exit
 from worker.cli._common import echo_table, redis_or_exit, ruleset_or_exit, settings_or_exit
 from worker.cli.webhooks_try import try_command
 from worker.logs import get_logger
-from worker.metrics import metrics_route
 from worker.pipeline.broker import TriggerQueue, make_broker
 from worker.store import Keys
 from worker.webhooks.app import create_app
@@ -33,7 +34,9 @@ log = get_logger(__name__)
 )
 @click.pass_context
 def webhooks(ctx: click.Context, host: str | None, port: int | None) -> None:
-    """Serve POST /hooks/<source>, /healthz, /readyz and /metrics (one process, uvicorn).
+    """Serve POST /hooks/<source> (one process, uvicorn).
+
+    /healthz, /readyz and /metrics are on AUTOCLOCK_ADMIN_HOST:AUTOCLOCK_ADMIN_PORT.
 
     Refuses to start on invalid settings or rules (exit 3) or without Redis (exit 4).
     Secrets come from AUTOCLOCK_WEBHOOK_SECRET_<SOURCE>; see docs/webhooks.md.
@@ -51,10 +54,16 @@ def webhooks(ctx: click.Context, host: str | None, port: int | None) -> None:
         sources=ruleset.sources,
         directory=ruleset.directory,
         queue=TriggerQueue(make_broker(handle.client, keys)),
-        extra_routes=[metrics_route(handle.client, keys)],
     )
     bind_host = host or settings.webhook_host
     bind_port = settings.webhook_port if port is None else port
+    admin = start_admin_or_exit(
+        settings,
+        handle.client,
+        roles=["webhooks"],
+        liveness=[lambda: Health()],  # answering at all: the process serves both listeners
+        readiness=[app.state.readiness],
+    )
     log.info(
         "webhooks serving",
         host=bind_host,
@@ -66,6 +75,7 @@ def webhooks(ctx: click.Context, host: str | None, port: int | None) -> None:
             app, host=bind_host, port=bind_port, workers=1, log_config=None, access_log=False
         )
     finally:
+        admin.stop()
         handle.close()
 
 

@@ -2,6 +2,10 @@
 
 Producers (webhooks, scheduler, CLI) only need :class:`TriggerQueue`: it enqueues a message
 for the ``evaluate_trigger`` actor by name, without importing the actors.
+
+This is the one module that knows Dramatiq's Redis keys (``<ns>:<queue>`` and its ``.msgs``
+hash, ``<ns>:<queue>.DQ`` for delayed messages): :func:`queue_stats` reads them for the
+metrics.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage
 
 from worker.errors import QueueUnavailable
+from worker.metrics.cluster import QueueStats
 from worker.models import Trigger
 from worker.store import Keys
 
@@ -22,6 +27,7 @@ __all__ = [
     "TRIGGERS_QUEUE",
     "TriggerQueue",
     "make_broker",
+    "queue_stats",
 ]
 
 TRIGGERS_QUEUE = "triggers"
@@ -76,3 +82,44 @@ class TriggerQueue:
         except (redis.RedisError, OSError) as exc:
             raise QueueUnavailable(f"cannot enqueue trigger: {type(exc).__name__}") from None
         return str(message.message_id)
+
+
+#: Counts one queue's unacknowledged messages and finds the oldest ``message_timestamp``.
+#: A message stays in ``<queue>.msgs`` (or ``<queue>.DQ.msgs`` while delayed) from its
+#: enqueue until its acknowledgement, whether it sits in the list, was fetched by a worker,
+#: or is held in a worker's memory until its delay is over (Dramatiq prefetches delayed
+#: messages, so the ``.DQ`` list alone reads 0 while actions wait on the rate limiter).
+_QUEUE_STATS = """
+local ready = redis.call('LLEN', KEYS[1])
+local total = redis.call('HLEN', KEYS[2])
+local delayed = redis.call('HLEN', KEYS[3])
+local oldest = -1
+for _, key in ipairs({KEYS[2], KEYS[3]}) do
+  for _, payload in ipairs(redis.call('HVALS', key)) do
+    local stamp = string.match(payload, '"message_timestamp"%s*:%s*(%d+)')
+    if stamp then
+      stamp = tonumber(stamp)
+      if oldest < 0 or stamp < oldest then oldest = stamp end
+    end
+  end
+end
+local now = redis.call('TIME')
+return {ready, total, delayed, tostring(oldest), now[1] .. string.format('%06d', now[2])}
+"""
+
+
+def queue_stats(client: redis.Redis, keys: Keys, queue: str) -> QueueStats:
+    """Depth (ready, delayed, fetched) and oldest-message age of one queue, from Redis."""
+    base = f"{keys.dramatiq}:{queue}"
+    ready, total, delayed, oldest, now_us = client.eval(
+        _QUEUE_STATS, 3, base, f"{base}.msgs", f"{base}.DQ.msgs"
+    )
+    oldest_ms = int(oldest)
+    age_s = 0.0 if oldest_ms < 0 else max(0.0, int(now_us) / 1_000_000 - oldest_ms / 1000)
+    return QueueStats(
+        queue=queue,
+        ready=int(ready),
+        delayed=int(delayed),
+        fetched=max(0, int(total) - int(ready)),
+        oldest_age_s=age_s,
+    )

@@ -13,7 +13,7 @@ from dramatiq.middleware import CurrentMessage
 
 from worker.errors import Backpressure, ConfigError, RateLimited, Transient, WebWorkError
 from worker.logs import get_logger
-from worker.metrics import ApiObserver
+from worker.metrics.process import process_metrics
 from worker.models import utcnow
 from worker.pipeline.dlq import DeadLetters
 from worker.pipeline.ledger import Ledger, PersonLock
@@ -121,7 +121,7 @@ class Context:
             webwork = WebWorkClient.from_settings(
                 settings,
                 before_request=budget,
-                observer=ApiObserver(client, keys),
+                observer=process_metrics().webwork_request,
             )
         lock_ttl = int(settings.webwork_timeout_s * CALLS_PER_ACTION * 1000) + LOCK_MARGIN_MS
         return cls(

@@ -57,6 +57,10 @@ class DeadLetters:
         letters = [self._parse(k, v) for k, v in self.client.hgetall(self.keys("dlq")).items()]
         return sorted(letters, key=lambda letter: letter.at)
 
+    def count(self) -> int:
+        """How many dead letters there are."""
+        return int(self.client.hlen(self.keys("dlq")))
+
     def get(self, entry_id: str) -> DeadLetter | None:
         raw = self.client.hget(self.keys("dlq"), entry_id)
         return None if raw is None else self._parse(entry_id, raw)

@@ -22,6 +22,7 @@ import time
 import redis
 
 from worker.errors import Backpressure
+from worker.metrics.process import process_metrics
 from worker.store import Keys
 
 __all__ = ["GRACE_MS", "RateLimiter"]
@@ -96,10 +97,7 @@ class RateLimiter:
             )
         )
         if wait > 0:
-            pipe = self.client.pipeline()
-            pipe.hincrby(self.keys("metrics", "limiter"), "waits", 1)
-            pipe.hincrby(self.keys("metrics", "limiter"), "wait_ms", wait)
-            pipe.execute()
+            process_metrics().limiter_wait(wait)
         return wait
 
     def acquire(self, holder: str) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import redis
 
 from worker.logs import get_logger
+from worker.metrics.cluster import outcomes_key
 from worker.models import Outcome, Result
 from worker.store import Keys
 
@@ -54,7 +55,7 @@ class OutcomeLog:
                 keys=[
                     self.keys("outcome-guard", outcome.delivery_id),
                     self.stream,
-                    self.keys("metrics", "outcomes"),
+                    outcomes_key(self.keys),
                 ],
                 args=[GUARD_TTL_S, self.maxlen, outcome.model_dump_json(), outcome.result.value],
             )

@@ -66,6 +66,26 @@ class Pipeline:
             return True  # nothing to gain from exiting while Redis is away
         return not REDIS_OUTAGE.is_set()
 
+    def problems(self) -> list[str]:
+        """Why this worker is not alive (empty: alive), for the admin listener's ``/healthz``:
+        Dramatiq threads stopped, Redis unreachable, or Redis back after an outage (the
+        process is about to restart, see :meth:`healthy`)."""
+        if self.worker is None:
+            return ["the Dramatiq worker is not running"]
+        problems = []
+        threads = [*self.worker.consumers.values(), *self.worker.workers]
+        stopped = [t for t in threads if not t.is_alive()]
+        if stopped:
+            problems.append(f"{len(stopped)} of {len(threads)} Dramatiq threads stopped")
+        try:
+            self.context.db.ping()
+        except (redis.RedisError, OSError) as exc:
+            problems.append(f"redis unreachable ({type(exc).__name__})")
+        else:
+            if REDIS_OUTAGE.is_set():
+                problems.append("redis came back after an outage; this worker restarts")
+        return problems
+
     def stop(self, timeout_ms: int = SHUTDOWN_TIMEOUT_MS) -> None:
         """Stop the worker (in-flight actions finish, prefetched messages go back), then say
         goodbye: a cleanly stopped worker leaves no heartbeat that looks alive."""

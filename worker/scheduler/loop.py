@@ -24,6 +24,7 @@ examined. Followers only campaign for the lock.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,7 @@ import redis
 
 from worker.errors import QueueUnavailable
 from worker.logs import get_logger
+from worker.metrics.process import process_metrics
 from worker.models import Outcome, Result
 from worker.pipeline.broker import TriggerQueue
 from worker.pipeline.outcomes import OutcomeLog
@@ -134,6 +136,10 @@ class Scheduler:
         self.plans = PlanStore(self.client, self.keys, retention=MAX_CATCHUP + timedelta(days=1))
         self._advance = self.client.register_script(_ADVANCE)
         self._next_poll: dict[str, datetime] = {}
+        self.metrics = process_metrics()
+        self.metrics.feeds(s.name for s in ruleset.sources.calendars)
+        self.loop_at = time.monotonic()
+        """When the loop last completed an iteration (``time.monotonic()``): liveness."""
         self._planned_at: dict[str, datetime] = {}
 
     # ------------------------------------------------------------------ the cursor
@@ -165,7 +171,12 @@ class Scheduler:
                 result = self.feeds.fetch(source, now)
             except Exception as exc:  # one bad feed must not stop the schedules and other feeds
                 log.error("calendar feed fetch failed", feed=source.name, error=type(exc).__name__)
+                self.metrics.feed_failed(source.name)
                 continue
+            if result.error is None:
+                self.metrics.feed_fetched(source.name, time.time())
+            else:
+                self.metrics.feed_failed(source.name)
             planned = self._planned_at.get(source.name)
             stale = planned is None or now - planned >= REPLAN_EVERY or now < planned
             if result.copy is not None and (result.changed or stale):
@@ -293,6 +304,17 @@ class Scheduler:
 
     # ------------------------------------------------------------------ the loop
 
+    def _count(self, report: TickReport) -> None:
+        self.metrics.fire("enqueued", len(report.enqueued) - len(report.late))
+        self.metrics.fire("late", len(report.late))
+        self.metrics.fire("missed", len(report.missed))
+        self.metrics.fire("already_claimed", len(report.already_claimed))
+        self.metrics.fire("failed", int(report.failed))
+
+    def stalled_s(self) -> float:
+        """Seconds since the loop last completed an iteration (liveness)."""
+        return time.monotonic() - self.loop_at
+
     def run(self, stop: threading.Event) -> None:
         """Campaign for leadership and tick while leading, until ``stop`` is set."""
         elector = LeaderElector(self.lock)
@@ -306,14 +328,19 @@ class Scheduler:
         )
         try:
             while not stop.is_set():
-                if elector.is_leader():
+                leading = elector.is_leader()
+                self.metrics.leader(leading)
+                if leading:
                     try:
-                        self.tick(leading=elector.is_leader)
+                        self._count(self.tick(leading=elector.is_leader))
                     except (redis.RedisError, OSError) as exc:
                         log.warning("scheduler tick failed", error=type(exc).__name__)
                     except Exception:  # keep scheduling: log the bug, retry next tick
                         log.exception("scheduler tick crashed")
+                self.loop_at = time.monotonic()
+                self.metrics.scheduler_loop(time.time())
                 stop.wait(self.settings.scheduler_tick_s)
         finally:
+            self.metrics.leader(False)
             elector.stop(release=True)
             log.info("scheduler stopped")

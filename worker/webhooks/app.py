@@ -1,5 +1,7 @@
-"""The webhook receiver as an ASGI app (Starlette): ``POST /hooks/<source>``, health, readiness.
+"""The webhook receiver as an ASGI app (Starlette): ``POST /hooks/<source>`` and nothing else.
 
+Health, readiness and metrics are on the admin listener (:mod:`worker.admin`); this app
+hands its readiness check over as ``app.state.readiness`` (a :data:`worker.admin.Check`).
 :func:`create_app` is the one factory: ``autoclock webhooks``, ``autoclock run`` and the
 tests call it. Cheap checks answer before the body is read (404 unknown source, 415 not
 JSON, 413 a ``Content-Length`` over ``AUTOCLOCK_WEBHOOK_MAX_BODY``); the body is then read
@@ -10,7 +12,6 @@ runs in a worker thread through :class:`~worker.webhooks.receiver.Receiver`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import redis
 from starlette.applications import Starlette
@@ -20,13 +21,14 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from worker.admin.app import Health
 from worker.logs import get_logger, register_secrets
 from worker.numbers import ascii_int
 from worker.pipeline.broker import TriggerQueue
 from worker.rules.schema import SourcesFile
 from worker.settings import Settings, webhook_secret_env
 from worker.store import Keys
-from worker.webhooks.receiver import RETRY_AFTER_S, Answer, DirectoryLike, Receiver
+from worker.webhooks.receiver import Answer, DirectoryLike, Receiver
 
 __all__ = ["create_app", "is_json_media_type"]
 
@@ -75,7 +77,9 @@ def create_app(
     """Build the receiver app.
 
     ``ready`` reports whether the rules are loaded (None: they are, since ``sources`` were
-    given). ``extra_routes`` are mounted as they are (e.g. ``/metrics``). ``secrets`` maps a
+    given); ``app.state.readiness()`` checks it and Redis for the admin listener's
+    ``/readyz``. ``extra_routes`` are mounted as they are (tests only: the public listener
+    serves ``/hooks/…`` alone). ``secrets`` maps a
     source name to its secrets; the default reads ``AUTOCLOCK_WEBHOOK_SECRET_<NAME>``.
     """
     receiver = Receiver(
@@ -125,10 +129,7 @@ def create_app(
         answer = await run_in_threadpool(receiver.handle, source, bytes(body), request.headers)
         return _respond(answer)
 
-    async def healthz(_request: Request) -> Response:
-        return JSONResponse({"status": "alive"})
-
-    def _readiness() -> tuple[list[str], list[str]]:
+    def readiness() -> Health:
         reasons: list[str] = []
         try:
             receiver.client.ping()
@@ -142,24 +143,13 @@ def create_app(
             if not receiver.secrets_for(s.name)
             and not (s.allow_unsigned and s.vendor != "shared_secret")
         ]
-        return reasons, warnings
-
-    async def readyz(_request: Request) -> Response:
-        reasons, warnings = await run_in_threadpool(_readiness)
-        body: dict[str, Any] = {"status": "not ready" if reasons else "ready"}
-        if reasons:
-            body["reasons"] = reasons
-        if warnings:
-            body["warnings"] = warnings
-        headers = {"Retry-After": str(RETRY_AFTER_S)} if reasons else None
-        return JSONResponse(body, status_code=503 if reasons else 200, headers=headers)
+        return Health(reasons, warnings)
 
     routes: list[BaseRoute] = [
         Route("/hooks/{source:hooksource}", hook, methods=["POST"]),
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
         *extra_routes,
     ]
     app = Starlette(routes=routes)
     app.state.receiver = receiver
+    app.state.readiness = readiness
     return app

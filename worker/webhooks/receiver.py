@@ -26,6 +26,7 @@ from redis.retry import Retry
 
 from worker.errors import QueueUnavailable
 from worker.logs import get_logger
+from worker.metrics.process import process_metrics
 from worker.models import Trigger, TriggerKind
 from worker.numbers import ascii_int
 from worker.pipeline.broker import TriggerQueue
@@ -127,6 +128,8 @@ class Receiver:
         self.policy = DirectionPolicy(client, keys, default_zone=settings.timezone)
         self.state = TrackerState(client, keys, ttl_s=settings.known_state_ttl_s)
         self.ingress = IngressLog(client, keys)
+        self.metrics = process_metrics()
+        self.metrics.webhook_sources(self.sources)
 
     def source(self, name: str) -> WebhookSource | None:
         return self.sources.get(name)
@@ -139,6 +142,7 @@ class Receiver:
     def reject(self, status: int, reason: str, source: str, **extra: str) -> Answer:
         """Record and answer a refusal made before the adapter ran (404/413/415/400)."""
         self.ingress.record(IngressEntry("rejected", status, reason, source, at=self.clock()))
+        self.metrics.webhook_request(source if source in self.sources else None, "rejected", status)
         return Answer(status, {"error": reason}, dict(extra))
 
     def handle(self, source: WebhookSource, body: bytes, headers: Mapping[str, str]) -> Answer:
@@ -385,6 +389,7 @@ class Receiver:
                 at=now,
             )
         )
+        self.metrics.webhook_request(source.name, decision, status)
         if status >= 400:
             return Answer(status, {"error": reason}, headers or {})
         body: dict[str, Any] = {"status": decision, "reason": reason}

@@ -1,0 +1,53 @@
+"""``/metrics`` of one process: its own metrics, plus the cluster-wide ones if designated."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import redis
+from prometheus_client.exposition import generate_latest
+from prometheus_client.registry import CollectorRegistry
+
+from worker.metrics import ClusterCollector, ClusterSnapshot, Designation, outcome_counts
+from worker.metrics.process import ProcessMetrics, process_metrics
+from worker.pipeline.broker import ACTIONS_QUEUE, TRIGGERS_QUEUE, queue_stats
+from worker.pipeline.dlq import DeadLetters
+from worker.store import Keys
+
+__all__ = ["cluster_snapshot", "metrics_renderer"]
+
+
+def cluster_snapshot(client: redis.Redis, keys: Keys) -> ClusterSnapshot:
+    """The cluster-wide figures, read from Redis now."""
+    return ClusterSnapshot(
+        queues=[queue_stats(client, keys, q) for q in (TRIGGERS_QUEUE, ACTIONS_QUEUE)],
+        dead_letters=DeadLetters(client, keys).count(),
+        outcomes=outcome_counts(client, keys),
+    )
+
+
+def metrics_renderer(
+    client: redis.Redis,
+    keys: Keys,
+    *,
+    process: ProcessMetrics | None = None,
+    designation: Designation | None = None,
+) -> tuple[Callable[[], bytes], Designation]:
+    """A ``/metrics`` renderer and the designation it competes for (release it on stop).
+
+    Without Redis the cluster-wide part is left out (``autoclock_cluster_metrics_served 0``)
+    and the per-process part is still served.
+    """
+    own = process or process_metrics()
+    lease = designation or Designation(client, keys)
+    cluster = CollectorRegistry(auto_describe=False)
+    cluster.register(ClusterCollector(lease.held, lambda: cluster_snapshot(client, keys)))
+
+    def render() -> bytes:
+        try:
+            shared = generate_latest(cluster)
+        except (redis.RedisError, OSError):
+            shared = b""
+        return own.render() + shared
+
+    return render, lease
