@@ -20,6 +20,7 @@ from worker.errors import ConfigError
 from worker.logs import get_logger
 from worker.metrics import Designation, process_metrics
 from worker.pipeline.runtime import Pipeline
+from worker.rules.live import current_warnings
 from worker.scheduler.loop import Scheduler
 from worker.settings import Settings
 from worker.store import Keys
@@ -28,6 +29,7 @@ __all__ = [
     "Admin",
     "admin_routes",
     "redis_health",
+    "rules_health",
     "scheduler_health",
     "start_admin_or_exit",
     "worker_health",
@@ -75,6 +77,11 @@ def scheduler_health(scheduler: Scheduler, tick_s: float) -> Check:
     return check
 
 
+def rules_health() -> Health:
+    """Warnings (never a failure) while a rules edit could not be loaded (hot reload)."""
+    return Health(warnings=current_warnings())
+
+
 def all_of(checks: Sequence[Check]) -> Check:
     def check() -> Health:
         total = Health()
@@ -117,7 +124,7 @@ def start_admin_or_exit(
     render, designation = metrics_renderer(client, keys, process=metrics)
     app = create_admin_app(
         liveness=all_of(liveness),
-        readiness=all_of(readiness),
+        readiness=all_of([*readiness, rules_health]),
         metrics=render,
         extra_routes=admin_routes(settings, client, keys),
     )

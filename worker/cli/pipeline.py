@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+import threading
 import uuid
 from datetime import datetime
 
@@ -22,6 +23,7 @@ from worker.cli._common import (
     threads_option,
     wait_for_signal,
 )
+from worker.cli._live import live_rules
 from worker.errors import QueueUnavailable
 from worker.logs import get_logger
 from worker.models import Result, Trigger, TriggerKind, utcnow
@@ -58,6 +60,9 @@ def worker_command(threads: int | None) -> None:
         liveness=[worker_health(pipeline)],
         readiness=[redis_health(handle.client)],
     )
+    stop_watch = threading.Event()
+    live = live_rules(settings, ruleset, stop_watch)
+    live.subscribe(lambda rs: setattr(pipeline.context, "ruleset", rs))
     log.info(
         "worker started",
         threads=count,
@@ -69,6 +74,7 @@ def worker_command(threads: int | None) -> None:
     if not signalled:
         log.critical("lost Redis or a worker thread; exiting so a supervisor restarts this worker")
     log.info("worker stopping")
+    stop_watch.set()
     pipeline.stop()
     admin.stop()
     handle.close()

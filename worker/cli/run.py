@@ -22,6 +22,7 @@ from worker.cli._common import (
     threads_option,
     wait_for_signal,
 )
+from worker.cli._live import live_rules
 from worker.logs import get_logger
 from worker.scheduler.loop import Scheduler
 from worker.webhooks.app import create_app
@@ -65,6 +66,10 @@ def run_command(threads: int | None, host: str | None, port: int | None) -> None
         directory=ruleset.directory,
         queue=pipeline.queue,
     )
+    live = live_rules(settings, ruleset, stop)
+    live.subscribe(lambda rs: setattr(pipeline.context, "ruleset", rs))
+    live.subscribe(lambda rs: setattr(scheduler, "ruleset", rs))
+    live.subscribe(lambda rs: app.state.receiver.use_rules(rs.sources, rs.directory))
     server = uvicorn.Server(
         uvicorn.Config(
             app,

@@ -24,6 +24,7 @@ from worker.store import Keys, connect
 
 from ._admin import redis_health, scheduler_health, start_admin_or_exit
 from ._common import settings_or_exit
+from ._live import live_rules
 
 __all__ = ["COMMANDS", "scheduler", "simulate"]
 
@@ -129,6 +130,8 @@ def scheduler(
         liveness=[scheduler_health(loop, settings.scheduler_tick_s)],
         readiness=[redis_health(handle.client)],
     )
+    live = live_rules(settings, ruleset, stop)
+    live.subscribe(lambda rs: setattr(loop, "ruleset", rs))
     try:
         loop.run(stop)
     finally:

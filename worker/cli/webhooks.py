@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime
 
 import click
@@ -12,6 +13,7 @@ import uvicorn
 from worker.admin import Health
 from worker.cli._admin import start_admin_or_exit
 from worker.cli._common import echo_table, redis_or_exit, ruleset_or_exit, settings_or_exit
+from worker.cli._live import live_rules
 from worker.cli.webhooks_try import try_command
 from worker.logs import get_logger
 from worker.pipeline.broker import TriggerQueue, make_broker
@@ -55,6 +57,9 @@ def webhooks(ctx: click.Context, host: str | None, port: int | None) -> None:
         directory=ruleset.directory,
         queue=TriggerQueue(make_broker(handle.client, keys)),
     )
+    receiver = app.state.receiver
+    live = live_rules(settings, ruleset, threading.Event())
+    live.subscribe(lambda rs: receiver.use_rules(rs.sources, rs.directory))
     bind_host = host or settings.webhook_host
     bind_port = settings.webhook_port if port is None else port
     admin = start_admin_or_exit(

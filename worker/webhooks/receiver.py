@@ -134,6 +134,11 @@ class Receiver:
     def source(self, name: str) -> WebhookSource | None:
         return self.sources.get(name)
 
+    def use_rules(self, sources: SourcesFile, directory: DirectoryLike | None) -> None:
+        """Serve reloaded rules: each attribute is replaced in one assignment (hot reload)."""
+        self.directory = directory
+        self.sources = {s.name: s for s in sources.webhooks}
+
     def secrets_for(self, name: str) -> list[str]:
         return self._secrets(name)
 
