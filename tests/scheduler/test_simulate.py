@@ -75,3 +75,36 @@ def test_simulate_everyone_and_unknown_person(tmp_path: Path) -> None:
     assert "not in the people directory" in bad.stderr
     worse = _run("--date", "2026-02-30", "--rules-dir", str(rules), cwd=tmp_path)
     assert worse.returncode == 2
+
+
+def test_simulate_lists_every_skipped_or_tolerated_event_by_feed_and_uid(tmp_path: Path) -> None:
+    """Exchange export: spaces in BYDAY (read, warned), a meaningless RRULE and an unknown TZID
+    (skipped): all three in Problems with the feed and the UID, also for one person."""
+    rules = write_rules(
+        tmp_path / "rules",
+        calendars=[
+            {
+                "name": "frontdesk",
+                "path": "calendars/exchange-malformed.ics",
+                "person": "ana@example.com",
+            }
+        ],
+        ics=["exchange-malformed.ics"],
+    )
+    result = _run(
+        "--date",
+        "2026-03-02",
+        "--person",
+        "ana@example.com",
+        "--rules-dir",
+        str(rules),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "08:00 CET   07:00Z     shift_start  calendar:frontdesk" in result.stdout
+    problems = result.stdout.split("Problems:\n", 1)[1].splitlines()
+    assert len(problems) == 3, result.stdout
+    assert problems[0].startswith("  - calendar frontdesk: event '040000008200E00074C5B7101A82E0")
+    assert "warning: RRULE" in problems[0]
+    assert "BADRULE' skipped: RRULE 'FREQ=FORTNIGHTLY;BYDAY=WE' cannot be read" in problems[1]
+    assert "NOZONE' skipped: unknown time zone TZID 'Pacific Atlantis Time'" in problems[2]

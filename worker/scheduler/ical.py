@@ -34,6 +34,7 @@ an attendee only the instances they were invited to) is expanded as its own seri
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -134,23 +135,34 @@ def parse_calendar(body: bytes) -> icalendar.Calendar:
 
 class _Rfc5545Zone(tzinfo):
     """A ``VTIMEZONE``'s zone, with RFC 5545 §3.3.5 for a wall time in a gap: the offset in
-    force before the gap (``dateutil``'s zone would use the one after it)."""
+    force before the gap (``dateutil``'s zone would use the one after it).
+
+    ``dateutil`` walks the zone's rules from their first year (1601 for Outlook) on every
+    call, so answers are remembered per wall time."""
 
     def __init__(self, zone: tzinfo, name: str) -> None:
         self.zone = zone
         self.name = name
+        self._offsets: dict[tuple[datetime, int], timedelta | None] = {}
+        self._local: dict[datetime, datetime] = {}
 
-    def _exists(self, dt: datetime) -> bool:
-        local = dt.replace(tzinfo=self.zone)
-        back = local.astimezone(UTC).astimezone(self.zone).replace(tzinfo=None)
-        return back == dt.replace(tzinfo=None)
+    def _offset(self, naive: datetime, fold: int) -> timedelta | None:
+        key = (naive, fold)
+        if key not in self._offsets:
+            local = naive.replace(tzinfo=self.zone, fold=fold)
+            back = self._from_utc((local - local.utcoffset()).replace(tzinfo=None))  # type: ignore[operator]
+            if fold == 0 and back.replace(tzinfo=None) != naive:  # a gap: the offset before
+                local = (naive - timedelta(hours=3)).replace(tzinfo=self.zone, fold=0)
+            self._offsets[key] = local.utcoffset()
+        return self._offsets[key]
+
+    def _from_utc(self, naive_utc: datetime) -> datetime:
+        if naive_utc not in self._local:
+            self._local[naive_utc] = self.zone.fromutc(naive_utc.replace(tzinfo=self.zone))
+        return self._local[naive_utc]
 
     def utcoffset(self, dt: datetime | None) -> timedelta | None:
-        if dt is None:
-            return None
-        if not self._exists(dt):
-            return (dt - timedelta(hours=3)).replace(tzinfo=self.zone, fold=0).utcoffset()
-        return dt.replace(tzinfo=self.zone).utcoffset()
+        return None if dt is None else self._offset(dt.replace(tzinfo=None), dt.fold)
 
     def dst(self, dt: datetime | None) -> timedelta | None:
         return None if dt is None else dt.replace(tzinfo=self.zone).dst()
@@ -159,8 +171,8 @@ class _Rfc5545Zone(tzinfo):
         return self.name
 
     def fromutc(self, dt: datetime) -> datetime:
-        local = dt.replace(tzinfo=self.zone)
-        return self.zone.fromutc(local).replace(tzinfo=self)
+        local = self._from_utc(dt.replace(tzinfo=None))
+        return local.replace(tzinfo=self)
 
     def __repr__(self) -> str:
         return f"<VTIMEZONE {self.name!r}>"
@@ -193,6 +205,11 @@ def resolve_zone(tzid: str, local: dict[str, tzinfo] | None = None) -> tzinfo | 
     return found
 
 
+#: Zones built from VTIMEZONE components, by their exact text (so two feeds' definitions of
+#: one TZID never mix); bounded.
+_VTIMEZONES: dict[bytes, tzinfo] = {}
+
+
 def _local_zones(calendar: icalendar.Calendar) -> dict[str, tzinfo]:
     zones: dict[str, tzinfo] = {}
     component: Any
@@ -200,10 +217,17 @@ def _local_zones(calendar: icalendar.Calendar) -> dict[str, tzinfo]:
         tzid = str(component.get("TZID", "")).strip()
         if not tzid:
             continue
-        try:
-            zones[tzid] = _Rfc5545Zone(component.to_tz(lookup_tzid=False), tzid)
-        except Exception:  # noqa: S112 - a broken VTIMEZONE is an unknown zone for its events
-            continue
+        text = component.to_ical()
+        zone = _VTIMEZONES.get(text)
+        if zone is None:
+            try:
+                zone = _Rfc5545Zone(component.to_tz(lookup_tzid=False), tzid)
+            except Exception:  # noqa: S112 - a broken VTIMEZONE is an unknown zone for its events
+                continue
+            if len(_VTIMEZONES) > 256:
+                _VTIMEZONES.clear()
+            _VTIMEZONES[text] = zone
+        zones[tzid] = zone
     return zones
 
 
@@ -344,8 +368,23 @@ class _Prepared:
     problems: list[EventProblem]
 
 
+#: The last few calendars normalised, by identity (simulate expands one calendar per person
+#: and day); a parsed calendar is never modified.
+_PREPARED: list[tuple[weakref.ref[icalendar.Calendar], _Prepared]] = []
+
+
 def normalise(calendar: icalendar.Calendar) -> _Prepared:
     """Every VEVENT by UID with its times in their zones; what had to be skipped or tolerated."""
+    for ref, prepared in _PREPARED:
+        if ref() is calendar:
+            return prepared
+    prepared = _normalise(calendar)
+    _PREPARED.insert(0, (weakref.ref(calendar), prepared))
+    del _PREPARED[16:]
+    return prepared
+
+
+def _normalise(calendar: icalendar.Calendar) -> _Prepared:
     local = _local_zones(calendar)
     problems: list[EventProblem] = []
     x_wr_name = calendar.get("X-WR-TIMEZONE")

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import icalendar
 import redis
 
 from worker.errors import QueueUnavailable
@@ -40,7 +41,12 @@ from worker.pipeline.broker import TriggerQueue
 from worker.pipeline.outcomes import OutcomeLog
 from worker.rules.ruleset import Ruleset
 from worker.rules.schema import CalendarSource
-from worker.scheduler.calendars import CalendarError, calendar_fires, parse_calendar
+from worker.scheduler.calendars import (
+    CalendarError,
+    CalendarPlan,
+    calendar_fires,
+    parse_calendar,
+)
 from worker.scheduler.claims import Claims
 from worker.scheduler.clock import Clock, SystemClock
 from worker.scheduler.feeds import FeedFetcher, feed_host
@@ -141,6 +147,8 @@ class Scheduler:
         self.loop_at = time.monotonic()
         """When the loop last completed an iteration (``time.monotonic()``): liveness."""
         self._planned_at: dict[str, datetime] = {}
+        self._parsed: dict[str, tuple[bytes, icalendar.Calendar]] = {}
+        self._problems_logged: dict[str, tuple[str, ...]] = {}
 
     # ------------------------------------------------------------------ the cursor
 
@@ -183,11 +191,16 @@ class Scheduler:
                 self._replan(source, result.copy.body, now, window_start)
 
     def _replan(self, source: CalendarSource, body: bytes, now: datetime, start: datetime) -> None:
-        try:
-            calendar = parse_calendar(body)
-        except CalendarError as exc:  # the stored copy was checked, so this is unexpected
-            log.error("calendar feed unreadable", feed=source.name, reason=str(exc))
-            return
+        cached = self._parsed.get(source.name)
+        if cached is not None and cached[0] == body:
+            calendar = cached[1]  # unchanged: the same calendar (its normalisation is cached)
+        else:
+            try:
+                calendar = parse_calendar(body)
+            except CalendarError as exc:  # the stored copy was checked, so this is unexpected
+                log.error("calendar feed unreadable", feed=source.name, reason=str(exc))
+                return
+            self._parsed[source.name] = (body, calendar)
         try:
             plan = calendar_fires(source, calendar, self.ruleset.directory, start, now + HORIZON)
         except Exception as exc:  # a feed the expander chokes on must not stop the others
@@ -199,16 +212,35 @@ class Scheduler:
             )
             return
         deleted = self.plans.replace(source.name, plan.fires, now=now, grace=self.grace)
+        self.plans.set_problems(source.name, plan.events, plan.problems, now=now)
         self._planned_at[source.name] = now
-        for problem in plan.problems[:20]:
-            log.warning("calendar event not mapped", feed=source.name, problem=problem)
+        self._report_problems(source.name, plan)
         log.info(
             "calendar planned",
             feed=source.name,
             host=feed_host(source),
             fires=len(plan.fires),
             deleted=deleted,
+            skipped=sum(1 for e in plan.events if e.skipped),
         )
+
+    def _report_problems(self, feed: str, plan: CalendarPlan) -> None:
+        """Log what the plan could not include, when it differs from the last plan's."""
+        lines = tuple(plan.problems)
+        if self._problems_logged.get(feed) == lines:
+            return
+        self._problems_logged[feed] = lines
+        for event in plan.events[:50]:
+            log.warning(
+                "calendar event skipped" if event.skipped else "calendar event read with a warning",
+                feed=feed,
+                uid=event.uid[:120],
+                kind=event.kind,
+                reason=event.reason,
+            )
+        described = {e.line(feed) for e in plan.events}
+        for problem in [p for p in plan.problems if p not in described][:20]:
+            log.warning("calendar event not mapped", feed=feed, problem=problem)
 
     # ------------------------------------------------------------------ one tick
 

@@ -12,21 +12,31 @@ back and two months ahead, and its window slides):
 
 Keys: ``scheduler:plan:<feed>`` (sorted set: fire id → Unix time) and
 ``scheduler:plan:<feed>:triggers`` (hash: fire id → trigger JSON). Entries older than
-``retention`` are pruned.
+``retention`` are pruned. ``scheduler:calendar_problems`` (hash: feed → JSON) holds what each
+feed's latest plan skipped or read with a warning.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 import redis
 
+from worker.logs import get_logger
 from worker.models import Trigger
-from worker.scheduler.fires import Fire
+from worker.scheduler.fires import Fire, unique_fires
+from worker.scheduler.ical import EventProblem, kinds
 from worker.store import Keys
 
-__all__ = ["PlanStore"]
+__all__ = ["PROBLEMS_KEPT", "PlanStore"]
+
+log = get_logger(__name__)
+
+#: How many problem lines of a feed's latest plan are kept for ``autoclock status``.
+PROBLEMS_KEPT = 200
 
 
 def _text(value: object) -> str:
@@ -50,8 +60,21 @@ class PlanStore:
         return self.keys("scheduler", "plan", feed, "triggers")
 
     def replace(self, feed: str, fires: Iterable[Fire], *, now: datetime, grace: timedelta) -> int:
-        """Make ``fires`` the plan of ``feed``; returns how many planned fires were deleted."""
-        fresh = {fire.id: fire for fire in fires}
+        """Make ``fires`` the plan of ``feed``; returns how many planned fires were deleted.
+
+        Two different fires with one id are never written over each other: the first is
+        planned, the other refused and logged (:func:`~.calendars.calendar_fires` reports
+        them as problems before they get here)."""
+        unique, collisions = unique_fires(fires)
+        for kept, refused in collisions:
+            log.error(
+                "planned fire id collision; the second fire is not planned",
+                feed=feed,
+                fire=refused.id,
+                kept_at=kept.at.isoformat(),
+                refused_at=refused.at.isoformat(),
+            )
+        fresh = {fire.id: fire for fire in unique}
         keep_before = (now - grace).timestamp()
         zset, table = self._zset(feed), self._hash(feed)
         existing = self.client.zrangebyscore(zset, f"({keep_before}", "+inf")
@@ -69,6 +92,26 @@ class PlanStore:
             pipe.hdel(table, *old)
         pipe.execute()
         return len(deleted)
+
+    def set_problems(
+        self, feed: str, events: Iterable[EventProblem], lines: Iterable[str], *, now: datetime
+    ) -> None:
+        """Keep what the latest plan of ``feed`` could not include (``autoclock status``)."""
+        events = list(events)
+        record = {
+            "at": now.isoformat(),
+            "skipped": sum(1 for e in events if e.skipped),
+            "warnings": sum(1 for e in events if not e.skipped),
+            "kinds": kinds(events),
+            "lines": list(lines)[:PROBLEMS_KEPT],
+        }
+        self.client.hset(self.keys("scheduler", "calendar_problems"), feed, json.dumps(record))
+
+    def problems(self) -> dict[str, dict[str, Any]]:
+        """Per feed: the problems of its latest plan (``at``, ``skipped``, ``warnings``,
+        ``kinds``, ``lines``)."""
+        raw = self.client.hgetall(self.keys("scheduler", "calendar_problems"))
+        return {_text(k): json.loads(v) for k, v in raw.items()}
 
     def due(self, feed: str, start: datetime, end: datetime) -> list[Fire]:
         """Planned fires of ``feed`` with ``start < at <= end``, in time order."""

@@ -90,8 +90,9 @@ def simulate_day(
         for source, calendar in calendars:
             plan = calendar_fires(source, calendar, ruleset.directory, lo, hi, people=[who])
             fires.extend(plan.fires)
-            if person is None:
-                report.problems.extend(p for p in plan.problems if p not in report.problems)
+            # events skipped or tolerated concern everyone; "maps to nobody" only everyone
+            lines = plan.problems if person is None else [e.line(source.name) for e in plan.events]
+            report.problems.extend(p for p in lines if p not in report.problems)
         fires.sort(key=lambda f: (f.at, f.id))
         entry = PersonDay(person=who, start=start, end=end)
         for fire in fires:
