@@ -24,6 +24,7 @@ from worker.cli._common import (
     wait_for_signal,
 )
 from worker.cli._live import live_rules
+from worker.cli.calendar_report import echo_feed_problems
 from worker.errors import QueueUnavailable
 from worker.logs import get_logger
 from worker.models import Result, Trigger, TriggerKind, utcnow
@@ -265,6 +266,10 @@ def status_command(as_json: bool) -> None:
         click.echo(json.dumps(rows))
     else:
         echo_table(rows, ["person", "tracking", "since", "source", "paused"])
+        if ruleset.sources.calendars:
+            click.echo("")
+            with redis_or_exit(settings) as handle:
+                echo_feed_problems(handle.client, Keys(settings.namespace), ruleset)
 
 
 @click.command("trigger")

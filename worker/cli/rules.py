@@ -58,7 +58,9 @@ def _settings() -> Settings:
 def check_command(rules_dir: Path | None) -> None:
     """Validate people.yaml, sources.yaml and rules.yaml; print every problem with its line.
 
-    Exit 0 when the ruleset is valid, 1 when it has problems.
+    Events of local calendar files that cannot be planned are problems too (warnings, such as
+    an RRULE with spaces, are printed but pass). Exit 0 when the ruleset is valid, 1 when it
+    has problems.
     """
     from worker.cli import EXIT_PROBLEMS
 
@@ -70,6 +72,14 @@ def check_command(rules_dir: Path | None) -> None:
             click.echo(problem)
         count = len(problems)
         click.echo(f"{count} problem{'s' if count != 1 else ''} in {directory}", err=True)
+        raise SystemExit(EXIT_PROBLEMS)
+    from worker.cli.calendar_report import local_calendar_problems
+
+    events, skipped = local_calendar_problems(ruleset)
+    for line in events:
+        click.echo(line)
+    if skipped:
+        click.echo(f"{skipped} calendar event(s) in {directory} cannot be planned", err=True)
         raise SystemExit(EXIT_PROBLEMS)
     click.echo(f"{directory}: ok ({ruleset.summary()})")
 
