@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
-import sys
 import threading
-import uuid
-from datetime import datetime
 
 import click
 import redis
@@ -27,8 +24,8 @@ from worker.cli._live import live_rules
 from worker.cli.calendar_report import echo_feed_problems
 from worker.errors import QueueUnavailable
 from worker.logs import get_logger
-from worker.models import Result, Trigger, TriggerKind, utcnow
-from worker.pipeline.broker import TriggerQueue, make_broker
+from worker.models import Result, utcnow
+from worker.pipeline.broker import make_broker
 from worker.pipeline.dlq import DeadLetters, drop, replay
 from worker.pipeline.outcomes import OutcomeLog
 from worker.pipeline.pauses import PauseStore
@@ -272,44 +269,4 @@ def status_command(as_json: bool) -> None:
                 echo_feed_problems(handle.client, Keys(settings.namespace), ruleset)
 
 
-@click.command("trigger")
-@click.option("--kind", type=click.Choice([k.value for k in TriggerKind]), required=True)
-@click.option(
-    "--subject",
-    required=True,
-    callback=lambda _c, _p, v: _subject(v),
-    help="Email, badge id, vendor id or user id.",
-)
-@click.option(
-    "--at",
-    "at",
-    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"]),
-    default=None,
-    help="When it happened (ISO with offset); default now.",
-)
-@click.option("--attr", multiple=True, help="Attribute key=value (repeatable).")
-def trigger_command(kind: str, subject: str, at: datetime | None, attr: tuple[str, ...]) -> None:
-    """Enqueue a manual trigger (source ``manual``); the worker evaluates it like any other."""
-    settings = settings_or_exit()
-    attributes = dict(a.split("=", 1) for a in attr if "=" in a)
-    trigger = Trigger(
-        id=f"manual:{uuid.uuid4()}",
-        source="manual",
-        kind=TriggerKind(kind),
-        subject=subject,
-        occurred_at=at or utcnow(),
-        attributes=attributes,
-    )
-    with redis_or_exit(settings) as handle:
-        TriggerQueue(make_broker(handle.client, Keys(settings.namespace))).enqueue(trigger)
-    click.echo(trigger.id)
-    sys.stdout.flush()
-
-
-def _subject(value: str) -> str:
-    if not 1 <= len(value.strip()) <= 320:
-        raise click.BadParameter("must be 1 to 320 characters")
-    return value.strip()
-
-
-COMMANDS = [worker_command, history_command, dlq_group, status_command, trigger_command]
+COMMANDS = [worker_command, history_command, dlq_group, status_command]

@@ -253,17 +253,8 @@ def _evaluate(ctx: Context, broker: RedisBroker, trigger: Trigger, delivery: str
 
 
 def _why_not(decision: Decision) -> str:
-    """The decision's summary plus why each rule that listens to this trigger was skipped."""
-    relevant = [
-        v
-        for v in decision.verdicts
-        if not v.matched
-        and " does not match " not in v.reason
-        and not v.reason.startswith("skipped: kind ")
-    ]
-    if not relevant:
-        return decision.reason
-    return decision.reason + ": " + "; ".join(f"{v.rule} {v.reason}" for v in relevant)
+    """The decision's summary plus each relevant rule's reason (:meth:`Decision.why_not`)."""
+    return decision.why_not()
 
 
 class _Apply:

@@ -36,7 +36,7 @@ from worker.rules.ruleset import Ruleset
 from worker.rules.schema import On, RuleSpec
 from worker.rules.templates import render
 
-__all__ = ["Decision", "Leaf", "Verdict", "evaluate", "format_duration"]
+__all__ = ["Decision", "Leaf", "Verdict", "evaluate", "format_duration", "rule_listens"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,23 @@ class Decision:
     def matched(self) -> bool:
         """True when a rule decided an action."""
         return self.verb is not None
+
+    def why_not(self) -> str:
+        """The reason plus why each rule listening to the trigger was skipped; when no rule
+        listens to it (its source or kind), every rule's reason (a manual trigger)."""
+        listening = [
+            v
+            for v in self.verdicts
+            if not v.matched
+            and " does not match " not in v.reason
+            and not v.reason.startswith("skipped: kind ")
+        ]
+        if listening:
+            return self.reason + ": " + "; ".join(f"{v.rule} {v.reason}" for v in listening)
+        if not self.verdicts:
+            return self.reason
+        every = "; ".join(f"{v.rule} {v.reason}" for v in self.verdicts)
+        return f"{self.reason}: no rule listens to this source and kind: {every}"
 
     def deadline(self, occurred_at: datetime) -> datetime:
         """The latest time the action may still be applied."""
@@ -211,6 +228,11 @@ def _check(
         return why_not, [], ()
     outcome = check_when(rule.when, person, local, facts, exhaustive=exhaustive)
     return outcome.why_not, list(outcome.notes), outcome.leaves
+
+
+def rule_listens(rule: RuleSpec, trigger: Trigger) -> bool:
+    """True when the rule's ``on`` (source, kind, attributes) accepts ``trigger``."""
+    return _check_on(rule.on, trigger) is None
 
 
 def _check_on(on: On, trigger: Trigger) -> str | None:
