@@ -8,13 +8,19 @@ from datetime import UTC, datetime
 
 import click
 import redis
-import uvicorn
 
-from worker.admin import Health
+from worker.admin import AdminServer, Health
 from worker.cli._admin import start_admin_or_exit
-from worker.cli._common import echo_table, redis_or_exit, ruleset_or_exit, settings_or_exit
+from worker.cli._common import (
+    echo_table,
+    redis_or_exit,
+    ruleset_or_exit,
+    settings_or_exit,
+    wait_for_signal,
+)
 from worker.cli._live import live_rules
 from worker.cli.webhooks_try import try_command
+from worker.errors import ConfigError
 from worker.logs import get_logger
 from worker.pipeline.broker import TriggerQueue, make_broker
 from worker.store import Keys
@@ -45,6 +51,8 @@ def webhooks(ctx: click.Context, host: str | None, port: int | None) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
+    from worker.cli import EXIT_CONFIG, EXIT_UNAVAILABLE
+
     settings = settings_or_exit()
     ruleset = ruleset_or_exit(settings)
     handle = redis_or_exit(settings)
@@ -58,30 +66,46 @@ def webhooks(ctx: click.Context, host: str | None, port: int | None) -> None:
         queue=TriggerQueue(make_broker(handle.client, keys)),
     )
     receiver = app.state.receiver
-    live = live_rules(settings, ruleset, threading.Event())
+    stop = threading.Event()
+    live = live_rules(settings, ruleset, stop)
     live.subscribe(lambda rs: receiver.use_rules(rs.sources, rs.directory))
     bind_host = host or settings.webhook_host
     bind_port = settings.webhook_port if port is None else port
+    try:
+        server = AdminServer(app, bind_host, bind_port, name="webhooks")
+    except ConfigError as exc:
+        click.echo(f"autoclock: AUTOCLOCK_WEBHOOK_HOST/AUTOCLOCK_WEBHOOK_PORT: {exc}", err=True)
+        raise SystemExit(EXIT_CONFIG) from None
+
+    def serving() -> Health:
+        return Health() if server.alive() else Health(["the webhook server stopped"])
+
     admin = start_admin_or_exit(
         settings,
         handle.client,
         roles=["webhooks"],
-        liveness=[lambda: Health()],  # answering at all: the process serves both listeners
+        liveness=[serving],
         readiness=[app.state.readiness],
     )
+    server.start()
     log.info(
         "webhooks serving",
         host=bind_host,
-        port=bind_port,
+        port=server.port,
         sources=[s.name for s in ruleset.sources.webhooks],
     )
+    signalled = True
     try:
-        uvicorn.run(
-            app, host=bind_host, port=bind_port, workers=1, log_config=None, access_log=False
-        )
+        signalled = wait_for_signal(server.alive)
+        if not signalled:
+            log.critical("the webhook server stopped; exiting so a supervisor restarts it")
     finally:
+        stop.set()
+        server.stop(timeout_s=15)
         admin.stop()
         handle.close()
+    if not signalled:
+        raise SystemExit(EXIT_UNAVAILABLE)
 
 
 @webhooks.command("log")
