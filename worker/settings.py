@@ -120,6 +120,18 @@ class Settings(BaseSettings):
     leader_ttl_s: float = Field(10.0, gt=0, validation_alias=_env("AUTOCLOCK_LEADER_TTL_S"))
     scheduler_tick_s: float = Field(1.0, gt=0, validation_alias=_env("AUTOCLOCK_SCHEDULER_TICK_S"))
 
+    # Console
+    console_host: str = Field("127.0.0.1", validation_alias=_env("AUTOCLOCK_CONSOLE_HOST"))
+    """AUTOCLOCK_CONSOLE_HOST: off loopback the console needs a token or user/password."""
+    console_port: int = Field(8081, ge=0, le=65535, validation_alias=_env("AUTOCLOCK_CONSOLE_PORT"))
+    console_token: SecretStr | None = Field(None, validation_alias=_env("AUTOCLOCK_CONSOLE_TOKEN"))
+    console_user: str | None = Field(None, validation_alias=_env("AUTOCLOCK_CONSOLE_USER"))
+    console_password: SecretStr | None = Field(
+        None, validation_alias=_env("AUTOCLOCK_CONSOLE_PASSWORD")
+    )
+    console_actions: bool = Field(False, validation_alias=_env("AUTOCLOCK_CONSOLE_ACTIONS"))
+    """AUTOCLOCK_CONSOLE_ACTIONS: allow the console's operator actions (dead-letter replay/drop)."""
+
     @field_validator("timezone")
     @classmethod
     def _valid_zone(cls, value: str) -> str:

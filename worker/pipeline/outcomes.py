@@ -24,6 +24,7 @@ _RECORD = """
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'json', ARGV[3])
   redis.call('HINCRBY', KEYS[3], ARGV[4], 1)
+  redis.call('HSET', KEYS[4], ARGV[5], ARGV[3])
   return 1
 end
 return 0
@@ -56,8 +57,15 @@ class OutcomeLog:
                     self.keys("outcome-guard", outcome.delivery_id),
                     self.stream,
                     outcomes_key(self.keys),
+                    self.keys("outcomes", "last"),
                 ],
-                args=[GUARD_TTL_S, self.maxlen, outcome.model_dump_json(), outcome.result.value],
+                args=[
+                    GUARD_TTL_S,
+                    self.maxlen,
+                    outcome.model_dump_json(),
+                    outcome.result.value,
+                    (outcome.person or outcome.subject).lower(),
+                ],
             )
         )
         if recorded:
@@ -93,6 +101,41 @@ class OutcomeLog:
             if len(found) >= count:
                 break
         return list(reversed(found))
+
+    def last_for(self, people: list[str]) -> dict[str, Outcome]:
+        """The most recently recorded outcome of each of ``people`` (emails), where one exists.
+
+        Kept per person by :meth:`record` (one hash field each), so this is one ``HMGET``
+        however long the stream is.
+        """
+        if not people:
+            return {}
+        raw = self.client.hmget(self.keys("outcomes", "last"), [p.lower() for p in people])
+        return {
+            person: Outcome.model_validate_json(value)
+            for person, value in zip(people, raw, strict=True)
+            if value is not None
+        }
+
+    def scan(self, limit: int = 100_000) -> Iterator[tuple[str, bytes]]:
+        """Raw entries, newest first: ``(stream id, outcome JSON)``, for readers that filter
+        on the text before paying for parsing (the console's pages)."""
+        last = "+"
+        seen = 0
+        while seen < limit:
+            batch: list[tuple[bytes, dict[bytes, bytes]]] = self.client.xrevrange(  # type: ignore[assignment]
+                self.stream, max=last, count=1000
+            )
+            if not batch:
+                return
+            for entry_id, fields in batch:
+                seen += 1
+                yield entry_id.decode(), fields[b"json"]
+                if seen >= limit:
+                    return
+            if len(batch) < 1000:
+                return
+            last = f"({batch[-1][0].decode()}"
 
     def all(self) -> list[Outcome]:
         """Every outcome still in the stream, oldest first (tests and small installations)."""

@@ -56,6 +56,22 @@ class TrackerState:
             source=str(data["source"]),
         )
 
+    def get_many(self, people: list[str]) -> dict[str, KnownState]:
+        """The fresh known states of ``people`` (emails) that have one, in one ``MGET``."""
+        if self.ttl_s <= 0 or not people:
+            return {}
+        raw = self.client.mget([self.keys("state", p.lower()) for p in people])
+        out: dict[str, KnownState] = {}
+        for person, value in zip(people, raw, strict=True):
+            if value is not None:
+                data = json.loads(value)
+                out[person] = KnownState(
+                    tracking=bool(data["tracking"]),
+                    at=datetime.fromisoformat(data["at"]),
+                    source=str(data["source"]),
+                )
+        return out
+
     def forget(self, person: str) -> None:
         self.client.delete(self.keys("state", person.lower()))
 

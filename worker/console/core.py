@@ -1,0 +1,98 @@
+"""What every console view needs: the settings, Redis, the rules, the templates, a clock."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import redis
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from worker.errors import ConfigError
+from worker.models import utcnow
+from worker.pipeline.probe import TrackerProbe
+from worker.rules.loader import Ruleset
+from worker.settings import Settings
+from worker.store import Keys
+
+__all__ = ["HERE", "Console"]
+
+HERE = Path(__file__).parent
+
+
+def _ago(seconds: float) -> str:
+    seconds = abs(seconds)
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 86400 * 2:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def _age(seconds: float) -> str:
+    """How long ago (positive) or ahead (negative: a clock ahead, e.g. the demo's day)."""
+    return f"{_ago(seconds)} ago" if seconds >= 0 else f"{_ago(seconds)} ahead of this clock"
+
+
+@dataclass
+class Console:
+    settings: Settings
+    client: redis.Redis
+    ruleset: Ruleset
+    clock: Callable[[], datetime] = utcnow
+    loaded_at: datetime = field(default_factory=utcnow)
+    keys: Keys = field(init=False)
+    env: Environment = field(init=False)
+    _probe: TrackerProbe | None = field(default=None, init=False)
+    _probe_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def __post_init__(self) -> None:
+        self.keys = Keys(self.settings.namespace)
+        self.env = Environment(
+            loader=FileSystemLoader(HERE / "templates"),
+            autoescape=select_autoescape(["html", "svg"], default=True),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters["ago"] = _ago
+        self.env.filters["age"] = _age
+
+    def render(
+        self, request: Request, name: str, status: int = 200, **context: Any
+    ) -> HTMLResponse:
+        """Render template ``name`` with the page basics (base path, CSRF token, clock)."""
+        html = self.env.get_template(name).render(
+            base=request.scope.get("root_path", "").rstrip("/"),
+            csrf=request.state.csrf,
+            actions=self.settings.console_actions,
+            can_ask=self.settings.webwork_token is not None,
+            now=self.clock(),
+            request=request,
+            page=name,
+            **context,
+        )
+        return HTMLResponse(html, status_code=status)
+
+    def error(self, request: Request, status: int, message: str) -> HTMLResponse:
+        return self.render(request, "error.html", status=status, message=message)
+
+    def probe(self) -> TrackerProbe:
+        """The "ask WebWork" probe, built on first use (raises ConfigError without a token)."""
+        with self._probe_lock:
+            if self._probe is None:
+                if self.settings.webwork_token is None:
+                    raise ConfigError("WEBWORK_TOKEN is not set: the console cannot ask WebWork")
+                self._probe = TrackerProbe(self.settings, self.client, self.ruleset)
+            return self._probe
+
+    def close(self) -> None:
+        if self._probe is not None:
+            self._probe.close()

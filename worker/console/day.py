@@ -1,0 +1,288 @@
+"""One person's day, gathered from what autoclock recorded: the read side for the console's
+Person's day page and for ``autoclock review``.
+
+Sources, all read-only:
+
+* the outcome stream (every trigger delivery's result, by the trigger's ``occurred_at``);
+* the webhook ingress log (scans ignored before they became triggers, when the entry names
+  a subject the directory resolves to this person);
+* planned calendar fires (the scheduler's plans) and schedule fires (computed from the rules).
+
+Times are the triggers' ``occurred_at``, shown in the person's zone; the day is the person's
+local calendar day.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+import redis
+
+from worker.models import TRACKING_AFTER, Outcome, Result, TriggerKind
+from worker.pipeline.outcomes import OutcomeLog
+from worker.rules.directory import Person
+from worker.rules.loader import Ruleset
+from worker.scheduler.plans import PlanStore
+from worker.scheduler.schedules import schedule_fires
+from worker.store import Keys
+
+__all__ = [
+    "BADGE_KINDS",
+    "Day",
+    "Interval",
+    "Planned",
+    "Shift",
+    "day_bounds",
+    "gather_days",
+    "planned_fires",
+]
+
+BADGE_KINDS = frozenset({TriggerKind.BADGE_IN, TriggerKind.BADGE_OUT, TriggerKind.BADGE_SCAN})
+#: Results that applied (or confirmed) an action: the tracker's state is known after them.
+APPLIED = frozenset(TRACKING_AFTER)
+#: How many of the newest ingress entries are searched for ignored scans.
+INGRESS_SCAN = 5_000
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A planned fire: a calendar shift edge or a schedule tick."""
+
+    at: datetime
+    kind: TriggerKind
+    source: str
+    trigger_id: str
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Shift:
+    """A planned shift: a calendar start paired with its end (either may be missing)."""
+
+    start: datetime | None
+    end: datetime | None
+    source: str
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A stretch of tracked time as far as autoclock knows it."""
+
+    start: datetime
+    end: datetime
+    open_start: bool = False
+    """The tracker was found running (``already_tracking``): it started earlier."""
+    open_end: bool = False
+    """No stop is known before the end of the day (or now)."""
+
+
+@dataclass
+class Day:
+    """Everything known about one person on one local day."""
+
+    person: Person
+    day: date
+    start: datetime
+    end: datetime
+    outcomes: list[Outcome] = field(default_factory=list)
+    ignored_scans: list[dict[str, str]] = field(default_factory=list)
+    planned: list[Planned] = field(default_factory=list)
+
+    @property
+    def badges(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.kind in BADGE_KINDS]
+
+    @property
+    def actions(self) -> list[Outcome]:
+        """Outcomes of triggers that a rule turned into a start or stop (and their result)."""
+        return [o for o in self.outcomes if o.verb is not None]
+
+    def shifts(self) -> list[Shift]:
+        """Planned shifts: calendar starts and ends from the plan and from the outcomes."""
+        edges: dict[tuple[str, datetime, TriggerKind], str] = {}
+        for p in self.planned:
+            if p.kind in (TriggerKind.SHIFT_START, TriggerKind.SHIFT_END):
+                edges[(p.source, p.at, p.kind)] = p.label
+        for o in self.outcomes:
+            if o.kind in (TriggerKind.SHIFT_START, TriggerKind.SHIFT_END):
+                edges.setdefault((o.source, o.occurred_at, o.kind), "")
+        shifts: list[Shift] = []
+        pending: dict[str, tuple[datetime, str]] = {}
+        for (source, at, kind), label in sorted(edges.items(), key=lambda e: e[0][1]):
+            if kind is TriggerKind.SHIFT_START:
+                if source in pending:
+                    start, text = pending.pop(source)
+                    shifts.append(Shift(start, None, source, text))
+                pending[source] = (at, label)
+            else:
+                opened = pending.pop(source, None)
+                shifts.append(
+                    Shift(opened[0] if opened else None, at, source, opened[1] if opened else label)
+                )
+        shifts.extend(Shift(at, None, source, label) for source, (at, label) in pending.items())
+        return sorted(shifts, key=lambda s: s.start or s.end or self.start)
+
+    def tracked(self, now: datetime) -> list[Interval]:
+        """Tracked intervals from the applied actions, in time order."""
+        intervals: list[Interval] = []
+        opened: tuple[datetime, bool] | None = None
+        for o in sorted(self.outcomes, key=lambda x: x.occurred_at):
+            tracking = TRACKING_AFTER.get(o.result)
+            if tracking is None:
+                continue
+            at = max(self.start, min(o.occurred_at, self.end))
+            if tracking and opened is None:
+                opened = (at, o.result is Result.ALREADY_TRACKING)
+            elif not tracking:
+                if opened is not None:
+                    intervals.append(Interval(opened[0], at, open_start=opened[1]))
+                    opened = None
+                elif o.result is Result.STOPPED:
+                    # stopped a tracker started outside autoclock's view
+                    intervals.append(Interval(self.start, at, open_start=True))
+        if opened is not None:
+            intervals.append(
+                Interval(opened[0], max(opened[0], min(now, self.end)), opened[1], open_end=True)
+            )
+        return intervals
+
+
+def day_bounds(person: Person, day: date) -> tuple[datetime, datetime]:
+    """The person's local day ``day`` as aware datetimes ``[start, end)``."""
+    start = datetime.combine(day, time(0), tzinfo=person.zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=person.zone)
+    return start, end
+
+
+def gather_days(
+    client: redis.Redis,
+    keys: Keys,
+    ruleset: Ruleset,
+    people: Iterable[Person],
+    day: date,
+    *,
+    scan_limit: int = 200_000,
+) -> dict[str, Day]:
+    """The day ``day`` (each in their own zone) of every one of ``people``, by email.
+
+    One pass over the outcome stream (newest first, at most ``scan_limit`` entries); with
+    few people the raw JSON is filtered on their emails before it is parsed.
+    """
+    chosen = list(people)
+    days: dict[str, Day] = {}
+    for person in chosen:
+        start, end = day_bounds(person, day)
+        days[person.email] = Day(person, day, start, end)
+    if not days:
+        return days
+    needles = _needles(days.values()) if len(days) <= 20 else None
+    # the stream is ordered by record time, not by occurred_at (a late or shifted-clock
+    # trigger, as in the demo, is recorded far from it): every entry is looked at
+    directory = ruleset.directory
+    for _entry_id, raw in OutcomeLog(client, keys).scan(scan_limit):
+        if needles is not None:
+            lowered = raw.lower()
+            if not any(n in lowered for n in needles):
+                continue
+        outcome = Outcome.model_validate_json(raw)
+        email = outcome.person
+        if email is None:  # ended before the subject was resolved (duplicate, unknown…)
+            found = directory.resolve(outcome.subject, source=outcome.source)
+            email = found.email if found is not None else None
+        target = days.get((email or "").lower())
+        if target is not None and target.start <= outcome.occurred_at < target.end:
+            target.outcomes.append(outcome)
+    for d in days.values():
+        d.outcomes.sort(key=lambda o: (o.occurred_at, o.recorded_at))
+    _add_ingress(client, keys, ruleset, days)
+    _add_planned(client, keys, ruleset, days)
+    return days
+
+
+def _needles(days: Iterable[Day]) -> list[bytes]:
+    """Lower-case JSON fragments that an outcome of one of these people must contain."""
+    out: list[bytes] = []
+    for d in days:
+        p = d.person
+        out.append(f'"person":"{p.email}"'.lower().encode())
+        for subject in (p.email, *p.badges, *p.vendor_ids.values(), str(p.user_id or "")):
+            if subject:
+                out.append(
+                    json.dumps({"subject": subject}, separators=(",", ":"))[1:-1].lower().encode()
+                )
+    return out
+
+
+def _add_ingress(client: redis.Redis, keys: Keys, ruleset: Ruleset, days: dict[str, Day]) -> None:
+    """Scans the webhook server ignored (no trigger), where the entry names the subject."""
+    rows: list[tuple[bytes, dict[bytes, bytes]]] = client.xrevrange(  # type: ignore[assignment]
+        keys("ingress"), count=INGRESS_SCAN
+    )
+    for _id, raw in rows:
+        entry = {k.decode(): v.decode() for k, v in raw.items()}
+        if entry.get("decision") != "ignored" or not entry.get("subject"):
+            continue
+        person = ruleset.directory.resolve(entry["subject"], source=f"webhook:{entry['source']}")
+        if person is None or person.email not in days:
+            continue
+        target = days[person.email]
+        at = datetime.fromtimestamp(float(entry.get("at") or 0), tz=person.zone)
+        if target.start <= at < target.end:
+            target.ignored_scans.append({**entry, "local": at.isoformat()})
+
+
+def planned_fires(
+    client: redis.Redis,
+    keys: Keys,
+    ruleset: Ruleset,
+    start: datetime,
+    end: datetime,
+    *,
+    people: Iterable[Person] | None = None,
+) -> dict[str, list[Planned]]:
+    """Schedule fires and planned calendar fires with ``start < at <= end``, by email."""
+    only = None if people is None else {p.email for p in people}
+    out: dict[str, list[Planned]] = {}
+    chosen = None if people is None else list(people)
+    for fire in schedule_fires(
+        ruleset.sources.schedules, ruleset.directory, start, end, people=chosen
+    ):
+        out.setdefault(fire.email, []).append(
+            Planned(fire.at, fire.trigger.kind, fire.trigger.source, fire.id)
+        )
+    plans = PlanStore(client, keys)
+    for calendar in ruleset.sources.calendars:
+        for fire in plans.due(calendar.name, start, end):
+            email = fire.email.lower()
+            if only is not None and email not in only:
+                continue
+            label = fire.trigger.attributes.get("summary", "")
+            out.setdefault(email, []).append(
+                Planned(fire.at, fire.trigger.kind, fire.trigger.source, fire.id, label)
+            )
+    for fires in out.values():
+        fires.sort(key=lambda p: p.at)
+    return out
+
+
+def _add_planned(client: redis.Redis, keys: Keys, ruleset: Ruleset, days: dict[str, Day]) -> None:
+    if not days:
+        return
+    start = min(d.start for d in days.values()) - timedelta(seconds=1)
+    end = max(d.end for d in days.values())
+    people = [d.person for d in days.values()]
+    for email, fires in planned_fires(client, keys, ruleset, start, end, people=people).items():
+        target = days.get(email)
+        if target is None:
+            continue
+        target.planned.extend(p for p in fires if target.start <= p.at < target.end)
+
+
+def outcome_json(outcome: Outcome) -> dict[str, object]:
+    """An outcome as JSON-ready fields (for ``--json`` output)."""
+    data: dict[str, object] = json.loads(outcome.model_dump_json(exclude_none=True))
+    return data

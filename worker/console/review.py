@@ -1,0 +1,153 @@
+"""Review flags: what a payroll clerk should look at in one person's day.
+
+Pure: :func:`review` reads a :class:`~worker.console.day.Day` and returns its flags. The
+console's Person's day page and ``autoclock review`` show the same flags.
+
+===========================  ==========================================================
+code                         when
+===========================  ==========================================================
+``stop-by-schedule``         a schedule stopped the tracker and the last badge-out that day
+                             was ``BADGE_OUT_GAP`` or more earlier, or there was none: the
+                             stop time is a guess, the real end was probably earlier
+``shift-without-clock-in``   a planned shift started (in the past) and no start was applied
+                             or confirmed between an hour before it and its end
+``start-without-evidence``   a start applied for someone with badges, with no badge scan
+                             within ``EVIDENCE_WINDOW`` of it
+``action-expired``           an action ended ``expired`` (applied too late, so not at all)
+``action-rejected``          an action ended ``rejected`` or ``failed``
+``fire-missed``              a scheduled fire was missed (autoclock was down too long)
+``still-tracking``           the day is over and no stop is known after the last start
+===========================  ==========================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from worker.console.day import BADGE_KINDS, Day
+from worker.models import Result, TriggerKind, Verb
+from worker.rules.evaluate import format_duration
+
+__all__ = ["BADGE_OUT_GAP", "EVIDENCE_WINDOW", "Flag", "review"]
+
+#: A scheduled stop this long after the last badge-out is flagged.
+BADGE_OUT_GAP = timedelta(minutes=30)
+#: A start needs a badge scan this close to it (either side) when the person has badges.
+EVIDENCE_WINDOW = timedelta(minutes=60)
+#: How early before a shift a start still counts as its clock-in.
+EARLY_START = timedelta(hours=1)
+
+_STARTS = {Result.STARTED, Result.ALREADY_TRACKING}
+
+
+@dataclass(frozen=True)
+class Flag:
+    code: str
+    at: datetime
+    message: str
+
+    def as_json(self, person: str) -> dict[str, str]:
+        return {"person": person, "code": self.code, "at": self.at.isoformat(), "why": self.message}
+
+
+def review(day: Day, now: datetime) -> list[Flag]:
+    """The review flags of ``day`` as of ``now``, in time order."""
+    zone = day.person.zone
+    flags: list[Flag] = []
+
+    def local(at: datetime) -> str:
+        return at.astimezone(zone).strftime("%H:%M")
+
+    badge_outs = [
+        o.occurred_at
+        for o in day.outcomes
+        if o.kind in (TriggerKind.BADGE_OUT, TriggerKind.BADGE_SCAN)
+    ]
+    scans = [o.occurred_at for o in day.outcomes if o.kind in BADGE_KINDS]
+    starts = [o for o in day.outcomes if o.result in _STARTS]
+
+    for o in day.outcomes:
+        if o.result is Result.STOPPED and o.source.startswith("schedule:"):
+            before = [t for t in badge_outs if t <= o.occurred_at]
+            if not before:
+                flags.append(
+                    Flag(
+                        "stop-by-schedule",
+                        o.occurred_at,
+                        f"stopped by {o.source} at {local(o.occurred_at)} with no badge-out "
+                        "that day: the end time is a guess",
+                    )
+                )
+            elif o.occurred_at - max(before) >= BADGE_OUT_GAP:
+                last = max(before)
+                flags.append(
+                    Flag(
+                        "stop-by-schedule",
+                        o.occurred_at,
+                        f"stopped by {o.source} at {local(o.occurred_at)} although the last "
+                        f"badge-out was {format_duration(o.occurred_at - last)} earlier "
+                        f"({local(last)})",
+                    )
+                )
+        if o.result is Result.EXPIRED:
+            flags.append(
+                Flag("action-expired", o.occurred_at, f"{_what(o.verb)} expired: {o.reason}")
+            )
+        if o.result in (Result.REJECTED, Result.FAILED):
+            flags.append(
+                Flag(
+                    "action-rejected",
+                    o.occurred_at,
+                    f"{_what(o.verb)} {o.result.value}: {o.reason}",
+                )
+            )
+        if o.result is Result.MISSED:
+            flags.append(Flag("fire-missed", o.occurred_at, f"{o.source} missed: {o.reason}"))
+        if (
+            o.result is Result.STARTED
+            and day.person.badges
+            and o.kind not in BADGE_KINDS
+            and not any(abs(t - o.occurred_at) <= EVIDENCE_WINDOW for t in scans)
+        ):
+            flags.append(
+                Flag(
+                    "start-without-evidence",
+                    o.occurred_at,
+                    f"started by {o.source} at {local(o.occurred_at)} with no badge scan within "
+                    f"{format_duration(EVIDENCE_WINDOW)}",
+                )
+            )
+
+    for shift in day.shifts():
+        if shift.start is None or shift.start > now:
+            continue
+        end = shift.end or day.end
+        clocked = any(shift.start - EARLY_START <= s.occurred_at <= end for s in starts)
+        if not clocked:
+            flags.append(
+                Flag(
+                    "shift-without-clock-in",
+                    shift.start,
+                    f"shift from {local(shift.start)}"
+                    + (f" to {local(shift.end)}" if shift.end else "")
+                    + f" ({shift.source}) has no clock-in",
+                )
+            )
+
+    if now >= day.end:
+        for interval in day.tracked(now):
+            if interval.open_end:
+                flags.append(
+                    Flag(
+                        "still-tracking",
+                        interval.start,
+                        f"tracking since {local(interval.start)} with no stop known by the end "
+                        "of the day",
+                    )
+                )
+    return sorted(flags, key=lambda f: (f.at, f.code))
+
+
+def _what(verb: Verb | None) -> str:
+    return f"the {verb.value}" if verb else "the action"

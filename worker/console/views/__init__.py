@@ -1,0 +1,1 @@
+"""One module per page; each returns ``(path, endpoint, methods)`` rows for app.py."""
