@@ -130,6 +130,7 @@ class Day:
         """Tracked intervals from the applied actions, in time order."""
         intervals: list[Interval] = []
         opened: tuple[datetime, bool] | None = None
+        known_until = self.start  # the last instant the state is known (idle since then)
         for o in sorted(self.outcomes, key=lambda x: x.occurred_at):
             tracking = TRACKING_AFTER.get(o.result)
             if tracking is None:
@@ -142,8 +143,10 @@ class Day:
                     intervals.append(Interval(opened[0], at, open_start=opened[1]))
                     opened = None
                 elif o.result is Result.STOPPED:
-                    # stopped a tracker started outside autoclock's view
-                    intervals.append(Interval(self.start, at, open_start=True))
+                    # stopped a tracker started outside autoclock's view, some time after
+                    # the state was last known
+                    intervals.append(Interval(known_until, at, open_start=True))
+            known_until = at
         if opened is not None:
             intervals.append(
                 Interval(opened[0], max(opened[0], min(now, self.end)), opened[1], open_end=True)
