@@ -15,7 +15,7 @@ from worker.console.app import create_console_app
 from worker.console.core import Console
 from worker.models import Result, TriggerKind
 from worker.pipeline.outcomes import OutcomeLog
-from worker.rules.loader import load_ruleset
+from worker.rules.load import load_ruleset
 from worker.settings import Settings
 from worker.store import Keys
 

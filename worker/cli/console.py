@@ -19,7 +19,7 @@ from worker.console.review import review
 from worker.errors import ConfigError
 from worker.logs import get_logger
 from worker.models import utcnow
-from worker.rules.loader import Ruleset
+from worker.rules.ruleset import Ruleset
 from worker.settings import Settings
 from worker.store import Keys
 

@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse
 from worker.errors import ConfigError
 from worker.models import utcnow
 from worker.pipeline.probe import TrackerProbe
-from worker.rules.loader import Ruleset
+from worker.rules.ruleset import Ruleset
 from worker.settings import Settings
 from worker.store import Keys
 

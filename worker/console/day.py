@@ -24,7 +24,7 @@ import redis
 from worker.models import TRACKING_AFTER, Outcome, Result, TriggerKind
 from worker.pipeline.outcomes import OutcomeLog
 from worker.rules.directory import Person
-from worker.rules.loader import Ruleset
+from worker.rules.ruleset import Ruleset
 from worker.scheduler.plans import PlanStore
 from worker.scheduler.schedules import schedule_fires
 from worker.store import Keys

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from worker.metrics import render
 from worker.pipeline.broker import ACTIONS_QUEUE, TRIGGERS_QUEUE
-from worker.rules.loader import Ruleset
+from worker.rules.ruleset import Ruleset
 from worker.scheduler.leader import LeaderLock
 from worker.settings import Settings
 from worker.store import Keys

@@ -21,7 +21,7 @@ from worker.errors import Backpressure, ConfigError, WebWorkError
 from worker.models import utcnow
 from worker.pipeline.context import Context
 from worker.rules.directory import Person
-from worker.rules.loader import Ruleset
+from worker.rules.ruleset import Ruleset
 from worker.settings import Settings
 from worker.store import Keys
 

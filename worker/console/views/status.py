@@ -15,7 +15,7 @@ from worker.console.health import read_health
 from worker.models import Trigger, TriggerKind
 from worker.rules.evaluate import evaluate
 from worker.rules.facts import StaticFacts
-from worker.rules.loader import check_ruleset
+from worker.rules.load import check_ruleset
 
 __all__ = ["health_page", "rules_page"]
 
