@@ -241,7 +241,7 @@ def run_demo(settings: Settings, echo: Callable[[str], None], *, timeout_s: floa
             handle.close()
         echo(f"\nsandbox: tracking now for user ids {', '.join(tracking) or 'nobody'}")
         echo("every outcome above is in the history: `autoclock history`")
-        echo(f"the day in the console (autoclock console): {console_day_url(settings)}")
+        echo(f"the day in the console: {console_day_url(settings)}")
         echo(
             "demo "
             + (
@@ -255,8 +255,9 @@ def run_demo(settings: Settings, echo: Callable[[str], None], *, timeout_s: floa
 
 def console_day_url(settings: Settings) -> str:
     """The console page of the scripted day (Sam's: a stop by the schedule to review)."""
-    host = settings.console_host if settings.console_host not in ("0.0.0.0", "::") else "127.0.0.1"  # noqa: S104
-    return f"http://{host}:{settings.console_port}/people/sam.lee@example.com?date={DEMO_DAY}"
+    port = settings.admin_port or 8081
+    page = f"http://127.0.0.1:{port}/console/people/sam.lee@example.com?date={DEMO_DAY}"
+    return f"AUTOCLOCK_ADMIN_PORT={port} autoclock console, then open {page}"
 
 
 def live_workers(client: redis.Redis, keys: Keys) -> int:

@@ -121,9 +121,6 @@ class Settings(BaseSettings):
     scheduler_tick_s: float = Field(1.0, gt=0, validation_alias=_env("AUTOCLOCK_SCHEDULER_TICK_S"))
 
     # Console
-    console_host: str = Field("127.0.0.1", validation_alias=_env("AUTOCLOCK_CONSOLE_HOST"))
-    """AUTOCLOCK_CONSOLE_HOST: off loopback the console needs a token or user/password."""
-    console_port: int = Field(8081, ge=0, le=65535, validation_alias=_env("AUTOCLOCK_CONSOLE_PORT"))
     console_token: SecretStr | None = Field(None, validation_alias=_env("AUTOCLOCK_CONSOLE_TOKEN"))
     console_user: str | None = Field(None, validation_alias=_env("AUTOCLOCK_CONSOLE_USER"))
     console_password: SecretStr | None = Field(

@@ -70,9 +70,9 @@ def site(redis_url: str, namespace: str, tmp_path: Path) -> Iterator[dict[str, s
         env.pop(name, None)
     demo = subprocess.run([*CLI, "demo"], env=env, capture_output=True, text=True, timeout=180)
     assert demo.returncode == 0, demo.stdout + demo.stderr
-    assert f"/people/{SAM}?date={DAY}" in demo.stdout  # the demo ends with the console's URL
+    assert f"/console/people/{SAM}?date={DAY}" in demo.stdout  # it ends with the console's URL
 
-    sandbox_port, console_port, webhook_port = free_port(), free_port(), free_port()
+    sandbox_port, admin_port, webhook_port = free_port(), free_port(), free_port()
     logs = tmp_path / "processes.log"
     out = logs.open("ab")
     processes = [
@@ -91,7 +91,7 @@ def site(redis_url: str, namespace: str, tmp_path: Path) -> Iterator[dict[str, s
             "WEBWORK_TOKEN": "sandbox-owner-token",
             "WEBWORK_WORKSPACE_ID": "1",
             "WEBWORK_RPM": "600",
-            "AUTOCLOCK_CONSOLE_PORT": str(console_port),
+            "AUTOCLOCK_ADMIN_PORT": str(admin_port),
             "AUTOCLOCK_CONSOLE_ACTIONS": "true",
             "AUTOCLOCK_WEBHOOK_PORT": str(webhook_port),
         }
@@ -100,7 +100,7 @@ def site(redis_url: str, namespace: str, tmp_path: Path) -> Iterator[dict[str, s
                 [*CLI, "run", "--threads", "2"], env=run_env, stdout=out, stderr=subprocess.STDOUT
             )
         )
-        base = f"http://127.0.0.1:{console_port}"
+        base = f"http://127.0.0.1:{admin_port}/console"  # on autoclock run's admin listener
         _wait_http(f"{base}/now", processes[1], logs)
         yield {"base": base, "env_namespace": namespace, "log": str(logs)}
     finally:
@@ -270,7 +270,7 @@ def test_off_loopback_without_credentials_is_refused_and_nothing_listens(
         "REDIS_URL": redis_url,
         "AUTOCLOCK_NAMESPACE": namespace,
         "AUTOCLOCK_RULES_DIR": str(RULES),
-        "AUTOCLOCK_CONSOLE_PORT": str(port),
+        "AUTOCLOCK_ADMIN_PORT": str(port),
     }
     for name in ("AUTOCLOCK_CONSOLE_TOKEN", "AUTOCLOCK_CONSOLE_USER", "AUTOCLOCK_CONSOLE_PASSWORD"):
         env.pop(name, None)
@@ -281,4 +281,4 @@ def test_off_loopback_without_credentials_is_refused_and_nothing_listens(
     assert done.returncode == 3
     assert "AUTOCLOCK_CONSOLE_TOKEN" in done.stderr
     with pytest.raises(WebDriverException, match="ERR_CONNECTION_REFUSED"):
-        browser.get(f"http://127.0.0.1:{port}/now")
+        browser.get(f"http://127.0.0.1:{port}/console/now")

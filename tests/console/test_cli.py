@@ -1,5 +1,6 @@
-"""``autoclock console`` and ``autoclock run`` refuse a console off loopback without
-credentials: exit 3, one line naming the variables, nothing started."""
+"""``autoclock console`` refuses to serve off loopback without credentials (exit 3, one line
+naming the variables, nothing started); other roles then leave the console off their admin
+listener and keep their health checks."""
 
 from __future__ import annotations
 
@@ -16,8 +17,7 @@ from tests.console.conftest import RULES
     ("argv", "env"),
     [
         (["console", "--host", "0.0.0.0"], {}),
-        (["console"], {"AUTOCLOCK_CONSOLE_HOST": "::"}),
-        (["run"], {"AUTOCLOCK_CONSOLE_HOST": "0.0.0.0", "WEBWORK_TOKEN": "t"}),
+        (["console"], {"AUTOCLOCK_ADMIN_HOST": "::"}),
         (["console"], {"AUTOCLOCK_CONSOLE_USER": "ops"}),  # a user without a password
     ],
 )
@@ -45,3 +45,25 @@ def test_refused_off_loopback_without_credentials(
     assert len(lines) == 1, lines
     assert lines[0].startswith("autoclock: ")
     assert "AUTOCLOCK_CONSOLE_" in lines[0]
+
+
+def test_other_roles_leave_the_console_off_an_admin_listener_off_loopback(redis_url: str) -> None:
+    import redis
+    from pydantic import SecretStr
+    from starlette.routing import Mount
+
+    from worker.cli.console import console_mount
+    from worker.settings import Settings
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        off = Settings(admin_host="0.0.0.0", rules_dir=RULES)
+        assert console_mount(off, client) == []
+        with_token = off.model_copy(update={"console_token": SecretStr("t" * 20)})
+        (mount,) = console_mount(with_token, client)
+        assert isinstance(mount, Mount)
+        assert mount.path == "/console"
+        (local,) = console_mount(Settings(admin_host="127.0.0.1", rules_dir=RULES), client)
+        assert isinstance(local, Mount)
+    finally:
+        client.close()

@@ -120,7 +120,13 @@ def test_health_shows_redis_queues_and_api(demo) -> None:
     assert ">ok<" in redis_table
     assert "no scheduler leader" in page.text
     assert "team-shifts" in page.text
-    assert "autoclock_outcomes_total" in page.text
+    counts = page.text.split('id="outcome-counts"')[1].split("</table>")[0]
+    assert "r-stopped" in counts
+    queues = page.text.split('id="queues"')[1].split("</table>")[0]
+    assert "triggers" in queues
+    assert "actions" in queues
+    api = page.text.split('id="api"')[1].split("</table>")[0]
+    assert "no 401/403" in api
 
 
 def _dead_letter(client: redis.Redis, namespace: str) -> str:

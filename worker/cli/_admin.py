@@ -44,8 +44,11 @@ SCHEDULER_STALL_S = 60.0
 
 def admin_routes(settings: Settings, client: redis.Redis, keys: Keys) -> list[BaseRoute]:
     """Routes every admin listener serves beside ``/healthz``, ``/readyz`` and ``/metrics``
-    (Starlette ``Route``/``Mount`` objects, e.g. ``Mount("/console", routes=...)``)."""
-    return []
+    (Starlette ``Route``/``Mount`` objects, e.g. ``Mount("/console", routes=...)``): the
+    console at ``/console`` (see :func:`worker.cli.console.console_mount`)."""
+    from worker.cli.console import console_mount
+
+    return console_mount(settings, client)
 
 
 def redis_health(client: redis.Redis) -> Check:

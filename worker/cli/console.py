@@ -1,102 +1,111 @@
-"""``autoclock console`` (the web console on its own listener) and ``autoclock review``."""
+"""``autoclock console`` (a process whose admin listener serves the console),
+:func:`console_mount` (the console on every admin listener) and ``autoclock review``."""
 
 from __future__ import annotations
 
 import json
-import threading
-from datetime import date
+from datetime import date, datetime
 
 import click
 import redis
-import uvicorn
+from starlette.routing import BaseRoute, Mount
 
-from worker.cli._common import redis_or_exit, ruleset_or_exit, settings_or_exit
+from worker.cli._common import (
+    redis_or_exit,
+    ruleset_or_exit,
+    settings_or_exit,
+    wait_for_signal,
+)
 from worker.console.access import check_binding
 from worker.console.app import create_console_app
 from worker.console.core import Console
 from worker.console.day import gather_days
 from worker.console.review import review
-from worker.errors import ConfigError
+from worker.errors import ConfigError, RulesError
 from worker.logs import get_logger
 from worker.models import utcnow
-from worker.rules.ruleset import Ruleset
+from worker.rules.load import load_ruleset
 from worker.settings import Settings
 from worker.store import Keys
 
-__all__ = ["COMMANDS", "ConsoleServer", "console_binding_or_exit", "console_url"]
+__all__ = ["COMMANDS", "CONSOLE_PATH", "console_mount", "console_url"]
 
 log = get_logger(__name__)
 
+#: Where the console is mounted on the admin listener.
+CONSOLE_PATH = "/console"
+
 
 def console_url(host: str, port: int) -> str:
+    """The console's address on an admin listener at ``host:port``."""
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - display only
-    return f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}"
+    return f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}{CONSOLE_PATH}/"
 
 
-def console_binding_or_exit(settings: Settings, host: str | None = None) -> str:
-    """The console's address; exit 3 (one line) if it is off loopback without credentials."""
-    from worker.cli import EXIT_CONFIG
+def console_mount(settings: Settings, client: redis.Redis) -> list[BaseRoute]:
+    """The console for an admin listener on ``AUTOCLOCK_ADMIN_HOST``.
 
-    bind = host or settings.console_host
+    Off loopback without console credentials it is not mounted (the role keeps its health
+    checks; a warning names the variables); ``autoclock console`` refuses instead (exit 3).
+    """
     try:
-        check_binding(settings, bind)
+        check_binding(settings, settings.admin_host)
+        ruleset = load_ruleset(settings.rules_dir, default_timezone=settings.timezone)
     except ConfigError as exc:
-        click.echo(f"autoclock: {exc}", err=True)
-        raise SystemExit(EXIT_CONFIG) from None
-    return bind
-
-
-class ConsoleServer:
-    """The console on its own listener in a thread (``autoclock run``)."""
-
-    def __init__(
-        self, settings: Settings, client: redis.Redis, ruleset: Ruleset, host: str
-    ) -> None:
-        self.console = Console(settings, client, ruleset)
-        self.url = console_url(host, settings.console_port)
-        self.server = uvicorn.Server(
-            uvicorn.Config(
-                create_console_app(self.console),
-                host=host,
-                port=settings.console_port,
-                log_config=None,
-                access_log=False,
-            )
-        )
-        self.thread = threading.Thread(target=self.server.run, name="console")
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
-        self.console.close()
+        log.warning("console not served on the admin listener", reason=str(exc))
+        return []
+    except RulesError:
+        return []  # the role itself reports its rules problems
+    app = create_console_app(Console(settings, client, ruleset))
+    return [Mount(CONSOLE_PATH, app=app, name="console")]
 
 
 @click.command("console")
-@click.option("--host", default=None, help="Address (default AUTOCLOCK_CONSOLE_HOST).")
-@click.option("--port", type=int, default=None, help="Port (default AUTOCLOCK_CONSOLE_PORT).")
+@click.option("--host", default=None, help="Address (default AUTOCLOCK_ADMIN_HOST).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Port (default AUTOCLOCK_ADMIN_PORT).",
+)
 def console_command(host: str | None, port: int | None) -> None:
-    """Serve the web console: who is tracking, each person's day, outcomes, dead letters,
-    health and rules.
+    """Serve the web console (at /console on this process's admin listener): who is tracking,
+    each person's day, outcomes, dead letters, health and rules.
 
     Read-only unless AUTOCLOCK_CONSOLE_ACTIONS=true. Off loopback it needs
     AUTOCLOCK_CONSOLE_TOKEN or AUTOCLOCK_CONSOLE_USER/_PASSWORD, else it exits 3.
     """
+    from worker.cli import EXIT_CONFIG
+    from worker.cli._admin import redis_health, start_admin_or_exit
+
     settings = settings_or_exit()
-    bind = console_binding_or_exit(settings, host)
-    ruleset = ruleset_or_exit(settings)
-    handle = redis_or_exit(settings)
-    console = Console(settings, handle.client, ruleset)
-    chosen = settings.console_port if port is None else port
-    log.info("console listening", url=console_url(bind, chosen))
+    update: dict[str, object] = {}
+    if host is not None:
+        update["admin_host"] = host
+    if port is not None:
+        update["admin_port"] = port
+    settings = settings.model_copy(update=update)
     try:
-        uvicorn.run(
-            create_console_app(console), host=bind, port=chosen, log_config=None, access_log=False
-        )
+        check_binding(settings, settings.admin_host)
+    except ConfigError as exc:
+        click.echo(f"autoclock: {exc}", err=True)
+        raise SystemExit(EXIT_CONFIG) from None
+    ruleset_or_exit(settings)
+    handle = redis_or_exit(settings)
+    admin = start_admin_or_exit(
+        settings,
+        handle.client,
+        roles=["console"],
+        liveness=[redis_health(handle.client)],
+        readiness=[],
+    )
+    url = console_url(settings.admin_host, admin.server.port)
+    log.info("console listening", url=url)
+    click.echo(f"autoclock console: {url}")
+    try:
+        wait_for_signal(admin.alive)
     finally:
-        console.close()
+        admin.stop()
         handle.close()
 
 
@@ -110,14 +119,11 @@ def console_command(host: str | None, port: int | None) -> None:
 )
 @click.option("--person", "email", default=None, help="Only this person (email).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per flag per line.")
-def review_command(day: object, email: str | None, as_json: bool) -> None:
+def review_command(day: datetime, email: str | None, as_json: bool) -> None:
     """Review flags for a day: what a payroll clerk should look at (the console's flags).
 
     Exit 0 whether or not there are flags; the flags are the output.
     """
-    from datetime import datetime
-
-    assert isinstance(day, datetime)
     settings = settings_or_exit()
     ruleset = ruleset_or_exit(settings)
     people = list(ruleset.directory.people)

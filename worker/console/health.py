@@ -11,8 +11,11 @@ from dataclasses import dataclass, field
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
-from worker.metrics import render
-from worker.pipeline.broker import ACTIONS_QUEUE, TRIGGERS_QUEUE
+from worker.metrics import outcome_counts, process_metrics
+from worker.models import Outcome
+from worker.pipeline.broker import ACTIONS_QUEUE, TRIGGERS_QUEUE, queue_stats
+from worker.pipeline.dlq import DeadLetters
+from worker.pipeline.outcomes import OutcomeLog
 from worker.rules.ruleset import Ruleset
 from worker.scheduler.leader import LeaderLock
 from worker.settings import Settings
@@ -20,6 +23,8 @@ from worker.store import Keys
 
 __all__ = ["Health", "read_health"]
 
+#: How many of the newest outcomes are read for 429s and 401/403s.
+RECENT_OUTCOMES = 2_000
 _FEED_FIELDS = ("fetched_at", "checked_at", "failures", "last_error", "last_error_at", "sha256")
 
 
@@ -30,7 +35,6 @@ class Health:
     feeds: list[dict[str, str]] = field(default_factory=list)
     queues: list[dict[str, str]] = field(default_factory=list)
     api: dict[str, str] = field(default_factory=dict)
-    api_calls: list[tuple[str, str, int]] = field(default_factory=list)
     outcomes: list[tuple[str, int]] = field(default_factory=list)
     metrics: list[tuple[str, str, float]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -78,50 +82,53 @@ def read_health(client: redis.Redis, keys: Keys, settings: Settings, ruleset: Ru
         h.feeds.append(row)
 
     for queue in (TRIGGERS_QUEUE, ACTIONS_QUEUE):
-        # waiting now, and delayed (waiting for API budget, a person's lock, or a retry)
-        name = f"{keys.dramatiq}:{queue}"
+        stats = queue_stats(client, keys, queue)
         h.queues.append(
             {
                 "queue": queue,
-                "ready": str(client.llen(name)),
-                "delayed": str(client.zcard(f"{name}.DQ")),
+                "ready": str(stats.ready),
+                "delayed": str(stats.delayed),
+                "fetched": str(stats.fetched),
+                "oldest": f"{stats.oldest_age_s:.0f} s",
             }
         )
+    h.outcomes = [(result, int(n)) for result, n in outcome_counts(client, keys).items()]
+    dead = DeadLetters(client, keys).count()
+    if dead:
+        h.problems.append(f"{dead} dead letter(s) wait for a replay or a drop")
 
-    families = text_string_to_metric_families(render(client, keys).decode())
-    calls: dict[tuple[str, str], int] = {}
-    for family in families:
-        for sample in family.samples:
-            labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
-            h.metrics.append((sample.name, labels, float(sample.value)))
-            if sample.name == "autoclock_api_calls_total":
-                key = (sample.labels.get("endpoint", "?"), sample.labels.get("status", "?"))
-                calls[key] = int(sample.value)
-            if sample.name == "autoclock_outcomes_total":
-                h.outcomes.append((sample.labels.get("result", "?"), int(sample.value)))
-            if sample.name == "autoclock_queue_lag_seconds":
-                for row in h.queues:
-                    if row["queue"] == sample.labels.get("queue"):
-                        row["oldest"] = f"{sample.value:.0f} s"
-    h.api_calls = sorted((e, s, n) for (e, s), n in calls.items())
-    total = sum(calls.values())
-    by_status: dict[str, int] = {}
-    for (_endpoint, status), count in calls.items():
-        by_status[status] = by_status.get(status, 0) + count
-    unauthorised = by_status.get("401", 0) + by_status.get("403", 0)
-    pause_ms = client.pttl(keys("rl", "pause"))
+    # cluster-wide: what the newest outcomes say about the API
+    statuses: dict[int, int] = {}
+    for _id, raw in OutcomeLog(client, keys).scan(RECENT_OUTCOMES):
+        if b'"http_status":' not in raw:
+            continue
+        status = Outcome.model_validate_json(raw).http_status
+        if status is not None:
+            statuses[status] = statuses.get(status, 0) + 1
+    refused = statuses.get(401, 0) + statuses.get(403, 0)
+    pause_ms = int(client.pttl(keys("rl", "pause")))
     h.api = {
         "budget": f"{settings.webwork_rpm} requests/minute, shared by every process",
-        "calls": str(total),
-        "429s": str(by_status.get("429", 0)),
         "paused": f"for {pause_ms / 1000:.0f} s more (after a 429)" if pause_ms > 0 else "no",
+        "429s": f"{statuses.get(429, 0)} in the newest {RECENT_OUTCOMES:,} outcomes",
         "auth": (
-            f"{unauthorised} call(s) refused with 401/403: check WEBWORK_TOKEN"
-            if unauthorised
-            else ("ok" if total else "no calls yet")
+            f"{refused} action(s) refused with 401/403 in the newest {RECENT_OUTCOMES:,} "
+            "outcomes: check WEBWORK_TOKEN"
+            if refused
+            else "no 401/403 in the newest outcomes"
         ),
     }
-    if unauthorised:
-        h.problems.append(f"WebWork refused {unauthorised} call(s) with 401/403")
+    if refused:
+        h.problems.append(f"WebWork refused {refused} recent action(s) with 401/403")
+
+    # this process's own counters (calls it made, limiter waits): per-process metrics
+    for family in text_string_to_metric_families(process_metrics().render().decode()):
+        for sample in family.samples:
+            if not sample.name.startswith(("autoclock_webwork", "autoclock_limiter")):
+                continue
+            if sample.name.endswith(("_bucket", "_created")):
+                continue
+            labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+            h.metrics.append((sample.name, labels, float(sample.value)))
     h.outcomes.sort()
     return h
