@@ -13,17 +13,24 @@ from pathlib import Path
 import pytest
 import redis
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from tests.webhooks.helpers import KISI_UNLOCK, body_of, kisi_headers
 from tests.webhooks.mapped_helpers import (
     SECRETS,
+    SOURCES,
     SOURCES_YAML,
     acme_event,
     acme_headers,
     std_event,
     std_headers,
 )
+from worker.rules.schema import WebhookSource
 from worker.settings import webhook_secret_env
+from worker.webhooks.events import Delivery
 from worker.webhooks.recording import RecordingError, parse_recording
+from worker.webhooks.trial import try_delivery
 
 NEW = SECRETS["acme-doors"].split(",")[1]
 
@@ -191,3 +198,96 @@ def test_malformed_recordings_name_the_line(data, line, reason):
         parse_recording(data)
     assert caught.value.line == line
     assert reason in caught.value.reason
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    data=st.binary(max_size=300)
+    | st.lists(
+        st.sampled_from(
+            [
+                b"POST /h HTTP/1.1",
+                b"X-A: 1",
+                b"Content-Length: 2",
+                b"Content-Length: x",
+                b"",
+                b"# c",
+                b"{",
+                b'{"headers": {}, "body": "x"}',
+                b"\xff",
+                b"a:b",
+                b":",
+            ]
+        ),
+        max_size=8,
+    ).map(b"\n".join)
+)
+def test_any_bytes_are_a_recording_or_a_recording_error(data):
+    """Never another exception (which `webhooks try` would show as a traceback)."""
+    try:
+        recording = parse_recording(data)
+    except RecordingError as exc:
+        error: RecordingError | None = exc
+    else:
+        error = None
+    if error is not None:
+        assert error.line >= 1
+        assert error.reason
+        return
+    assert isinstance(recording.body, bytes)
+    assert all(name == name.lower() for name in recording.headers)
+
+
+def _trial_delivery(
+    source: WebhookSource, secrets: list[str], body: bytes, headers: dict
+) -> Delivery:
+    return Delivery(
+        body=body,
+        headers={k.lower(): v for k, v in headers.items()},
+        secrets=secrets,
+        source=source.name,
+        allow_unsigned=source.allow_unsigned,
+        now=time.time(),
+        tolerance_s=300,
+        secret_env=webhook_secret_env(source.name),
+        spec=source,
+    )
+
+
+def test_try_works_for_a_built_in_adapter_too():
+    """A Kisi source: the signature verdict, the answer and the trigger, no fields listed."""
+    source = WebhookSource(name="kisi-hq", vendor="kisi", doors={"Main Entrance": "in"})
+    body = body_of(KISI_UNLOCK)
+    good = try_delivery(source, _trial_delivery(source, ["k"], body, kisi_headers(body, "k")))
+    bad = try_delivery(source, _trial_delivery(source, ["other"], body, kisi_headers(body, "k")))
+    assert good.verified
+    assert good.ok
+    assert good.fields == []
+    assert good.trigger is not None
+    assert good.trigger.kind.value == "badge_in"
+    assert good.trigger.id == "webhook:kisi-hq:5b0e8d9a-2f61-4c7e-9a3b-6d1f2e4c8a71"
+    assert not bad.verified
+    assert not bad.ok
+    assert bad.answer == "401 signature does not verify: bad signature"
+    assert bad.trigger is None
+
+
+def test_try_without_a_secret_or_with_an_unusable_one_says_so():
+    source = SOURCES.webhooks[2]  # std-doors: a Standard Webhooks source with fields
+    body = std_event(email="dana.ruiz@example.com", direction="in", at="2026-01-05T08:58:23Z")
+    headers = std_headers(body, SECRETS["std-doors"], msg_id="m")
+    missing = try_delivery(source, _trial_delivery(source, [], body, headers))
+    assert not missing.ok
+    assert missing.signature == "cannot be checked: no secret in AUTOCLOCK_WEBHOOK_SECRET_STD_DOORS"
+    assert [f for f, _, _ in missing.fields][:2] == ["event_type", "subject"]
+    acme = next(s for s in SOURCES.webhooks if s.name == "acme-doors")
+    b64 = acme.model_copy(
+        update={"signature": acme.signature.model_copy(update={"key_encoding": "base64"})}
+    )
+    body = acme_event("e")
+    unusable = try_delivery(
+        b64, _trial_delivery(b64, ["not base64!"], body, acme_headers(body, NEW))
+    )
+    assert not unusable.verified
+    assert "is not base64" in unusable.signature
+    assert "not base64!" not in json.dumps(unusable.as_dict())

@@ -129,6 +129,45 @@ def _signed(spec: SignatureSpec, delivery: Delivery, timestamp: str, delivery_id
     return message + spec.signed[last:].encode()
 
 
+def _timestamp(
+    spec: SignatureSpec, delivery: Delivery, entries: list[str]
+) -> tuple[str | None, int, str | None]:
+    """The signed timestamp as sent, the index of its entry when it shares the signature
+    header (else -1), and why it is unusable (None when it is fine or there is none)."""
+    if spec.timestamp is None:
+        return None, -1, None
+    ts_spec = spec.timestamp
+    same = ts_spec.header == spec.header
+    pool = entries if same else _entries(delivery.headers.get(ts_spec.header, ""), None)
+    for index, entry in enumerate(pool):
+        if entry and entry.startswith(ts_spec.prefix):
+            timestamp = entry.removeprefix(ts_spec.prefix).strip()
+            try:
+                parse_timestamp(timestamp, name=f"{ts_spec.header} timestamp")
+            except Reject as exc:
+                return None, -1, exc.reason
+            return timestamp, index if same else -1, None
+    return None, -1, f"missing timestamp in {ts_spec.header} header"
+
+
+def _stale(spec: SignatureSpec, delivery: Delivery, timestamp: str | None) -> str | None:
+    """Why ``timestamp`` is outside the replay window now (None: inside, or none signed)."""
+    if timestamp is None or spec.timestamp is None:
+        return None
+    tolerance = spec.timestamp.tolerance
+    window = delivery.tolerance_s if tolerance is None else int(tolerance.total_seconds())
+    try:
+        check_timestamp(
+            timestamp,
+            now=delivery.now,
+            tolerance_s=window,
+            name=f"{spec.timestamp.header} timestamp",
+        )
+    except Reject as exc:
+        return exc.reason
+    return None
+
+
 def check_signature(spec: SignatureSpec, delivery: Delivery, secrets: list[str]) -> SignatureCheck:
     """Verify ``delivery`` against ``spec`` with every secret (via :mod:`..signatures`).
 
@@ -139,56 +178,31 @@ def check_signature(spec: SignatureSpec, delivery: Delivery, secrets: list[str])
     if not header:
         return SignatureCheck(False, f"missing {spec.header} header")
     entries = _entries(header, spec.separator)
-    timestamp: str | None = None
-    skip = -1
-    if spec.timestamp is not None:
-        ts_spec = spec.timestamp
-        same = ts_spec.header == spec.header
-        pool = entries if same else _entries(delivery.headers.get(ts_spec.header, ""), None)
-        for index, entry in enumerate(pool):
-            if entry and entry.startswith(ts_spec.prefix):
-                timestamp = entry.removeprefix(ts_spec.prefix).strip()
-                skip = index if same else -1
-                break
-        if not timestamp:
-            return SignatureCheck(False, f"missing timestamp in {ts_spec.header} header")
-        try:
-            parse_timestamp(timestamp, name=f"{ts_spec.header} timestamp")
-        except Reject as exc:
-            return SignatureCheck(False, exc.reason)
+    timestamp, skip, problem = _timestamp(spec, delivery, entries)
+    if problem is not None:
+        return SignatureCheck(False, problem)
     delivery_id = delivery.headers.get(spec.id_header) if spec.id_header else None
     if "{id}" in spec.signed and not delivery_id:
         return SignatureCheck(False, f"missing {spec.id_header} header")
-    message = _signed(spec, delivery, timestamp or "", delivery_id or "")
     presented = [
         entry.removeprefix(spec.prefix)
         for index, entry in enumerate(entries[:MAX_ENTRIES])
         if index != skip and entry.startswith(spec.prefix)
     ]
-    ok = verify(
-        secrets,
-        message,
-        presented,
-        algorithm=_ALGORITHMS[spec.algorithm],
-        encodings=(spec.encoding,),
-        key=_key(spec, delivery),
-    )
+    try:
+        ok = verify(
+            secrets,
+            _signed(spec, delivery, timestamp or "", delivery_id or ""),
+            presented,
+            algorithm=_ALGORITHMS[spec.algorithm],
+            encodings=(spec.encoding,),
+            key=_key(spec, delivery),
+        )
+    except Reject as exc:  # a secret that is not base64 under key_encoding: base64
+        return SignatureCheck(False, exc.reason)
     if not ok:
         return SignatureCheck(False, "bad signature", timestamp)
-    stale = None
-    if timestamp is not None and spec.timestamp is not None:
-        tolerance = spec.timestamp.tolerance
-        window = delivery.tolerance_s if tolerance is None else int(tolerance.total_seconds())
-        try:
-            check_timestamp(
-                timestamp,
-                now=delivery.now,
-                tolerance_s=window,
-                name=f"{spec.timestamp.header} timestamp",
-            )
-        except Reject as exc:
-            stale = exc.reason
-    return SignatureCheck(True, "signature verifies", timestamp, stale)
+    return SignatureCheck(True, "signature verifies", timestamp, _stale(spec, delivery, timestamp))
 
 
 # ---------------------------------------------------------------- fields
