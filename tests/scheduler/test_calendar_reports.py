@@ -12,6 +12,7 @@ from click.testing import CliRunner, Result
 
 from tests.scheduler.conftest import write_rules
 from worker.cli import main
+from worker.metrics.process import process_metrics
 from worker.pipeline.broker import TriggerQueue, make_broker
 from worker.rules.loader import load_ruleset
 from worker.scheduler.clock import ManualClock
@@ -95,3 +96,13 @@ def test_status_shows_what_each_feeds_latest_plan_skipped(
     assert "  - calendar exchange: event '040000008200E00074C5B7101A82E00800000000BADBAD" in out
     assert "Pacific Atlantis Time" in out
     assert "calendar davx5: planned 2026-03-02T06:00:00Z, 0 event(s) skipped, 0 warning(s)" in out
+    # and the leader's metrics say the same
+    metrics = process_metrics().render().decode()
+    for labels, value in [
+        ('feed="exchange",kind="malformed_rrule",severity="skipped"', 1),
+        ('feed="exchange",kind="malformed_rrule",severity="warning"', 1),
+        ('feed="exchange",kind="unknown_zone",severity="skipped"', 1),
+        ('feed="exchange",kind="orphan",severity="warning"', 0),
+        ('feed="davx5",kind="malformed_rrule",severity="skipped"', 0),
+    ]:
+        assert f"autoclock_calendar_event_problems{{{labels}}} {value:.1f}" in metrics

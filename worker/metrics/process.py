@@ -24,6 +24,7 @@ from prometheus_client import (
 from prometheus_client.exposition import generate_latest
 
 __all__ = [
+    "CALENDAR_EVENT_PROBLEMS",
     "FIRE_RESULTS",
     "INGRESS_ANSWERS",
     "LATENCY_BUCKETS_S",
@@ -64,6 +65,17 @@ INGRESS_ANSWERS = (
 )
 #: The ``source`` label of a request to a source the rules do not name (bounded cardinality).
 UNKNOWN_SOURCE = "_unknown"
+
+#: (kind, severity) of calendar events a plan skipped or read with a warning, created at 0.
+CALENDAR_EVENT_PROBLEMS = (
+    ("malformed_rrule", "skipped"),
+    ("malformed_rrule", "warning"),
+    ("unknown_zone", "skipped"),
+    ("unknown_zone", "warning"),
+    ("orphan", "warning"),
+    ("unreadable", "skipped"),
+    ("collision", "skipped"),
+)
 
 #: What the scheduler did with a due fire.
 FIRE_RESULTS = ("enqueued", "late", "missed", "already_claimed", "failed")
@@ -135,6 +147,12 @@ class ProcessMetrics:
             ["feed"],
             registry=r,
         )
+        self.calendar_event_problems = Gauge(
+            "autoclock_calendar_event_problems",
+            "Events of a feed's latest plan that were skipped or read with a warning, by kind",
+            ["feed", "kind", "severity"],
+            registry=r,
+        )
 
         self.webwork_requests = Counter(
             "autoclock_webwork_requests",
@@ -202,6 +220,15 @@ class ProcessMetrics:
         for name in names:
             self.feed_last_success.labels(name)
             self.feed_errors.labels(name)
+            for kind, severity in CALENDAR_EVENT_PROBLEMS:
+                self.calendar_event_problems.labels(name, kind, severity)
+
+    def calendar_problems(self, feed: str, counts: dict[tuple[str, str], int]) -> None:
+        """The (kind, severity) counts of ``feed``'s latest plan; kinds not given are 0."""
+        for kind, severity in {*CALENDAR_EVENT_PROBLEMS, *counts}:
+            self.calendar_event_problems.labels(feed, kind, severity).set(
+                counts.get((kind, severity), 0)
+            )
 
     def feed_fetched(self, name: str, at: float) -> None:
         self.feed_last_success.labels(name).set(at)

@@ -215,6 +215,11 @@ class Scheduler:
         self.plans.set_problems(source.name, plan.events, plan.problems, now=now)
         self._planned_at[source.name] = now
         self._report_problems(source.name, plan)
+        counts: dict[tuple[str, str], int] = {}
+        for event in plan.events:
+            key = (event.kind, "skipped" if event.skipped else "warning")
+            counts[key] = counts.get(key, 0) + 1
+        self.metrics.calendar_problems(source.name, counts)
         log.info(
             "calendar planned",
             feed=source.name,
