@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import redis
 from prometheus_client.exposition import generate_latest
@@ -10,7 +11,12 @@ from prometheus_client.registry import CollectorRegistry
 
 from worker.metrics import ClusterCollector, ClusterSnapshot, Designation, outcome_counts
 from worker.metrics.process import ProcessMetrics, process_metrics
-from worker.pipeline.broker import ACTIONS_QUEUE, TRIGGERS_QUEUE, queue_stats
+from worker.pipeline.broker import (
+    ACTIONS_QUEUE,
+    TRIGGERS_QUEUE,
+    actions_past_deadline,
+    queue_stats,
+)
 from worker.pipeline.dlq import DeadLetters
 from worker.store import Keys
 
@@ -19,10 +25,14 @@ __all__ = ["cluster_snapshot", "metrics_renderer"]
 
 def cluster_snapshot(client: redis.Redis, keys: Keys) -> ClusterSnapshot:
     """The cluster-wide figures, read from Redis now."""
+    memory = client.info("memory")
     return ClusterSnapshot(
         queues=[queue_stats(client, keys, q) for q in (TRIGGERS_QUEUE, ACTIONS_QUEUE)],
         dead_letters=DeadLetters(client, keys).count(),
         outcomes=outcome_counts(client, keys),
+        actions_past_deadline=actions_past_deadline(client, keys, datetime.now(UTC)),
+        redis_used_memory_bytes=float(memory.get("used_memory", 0)),
+        redis_maxmemory_bytes=float(memory.get("maxmemory", 0)),
     )
 
 

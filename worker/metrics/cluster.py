@@ -76,6 +76,10 @@ class ClusterSnapshot:
     queues: list[QueueStats]
     dead_letters: int
     outcomes: Mapping[str, float] = field(default_factory=dict)
+    actions_past_deadline: int = 0
+    redis_used_memory_bytes: float = 0.0
+    redis_maxmemory_bytes: float = 0.0
+    """0: no limit."""
 
 
 class ClusterCollector(Collector):
@@ -115,6 +119,21 @@ class ClusterCollector(Collector):
             age.add_metric([stats.queue], stats.oldest_age_s)
         yield depth
         yield age
+        yield GaugeMetricFamily(
+            "autoclock_actions_past_deadline",
+            "Unacknowledged actions whose rule deadline has passed (they will end expired)",
+            value=float(snap.actions_past_deadline),
+        )
+        yield GaugeMetricFamily(
+            "autoclock_redis_used_memory_bytes",
+            "Memory the Redis server uses (INFO memory used_memory)",
+            value=snap.redis_used_memory_bytes,
+        )
+        yield GaugeMetricFamily(
+            "autoclock_redis_maxmemory_bytes",
+            "The Redis server's maxmemory (0: no limit)",
+            value=snap.redis_maxmemory_bytes,
+        )
         yield GaugeMetricFamily(
             "autoclock_dead_letters",
             "Actions in the dead-letter store (autoclock dlq list)",

@@ -10,6 +10,9 @@ metrics.
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
+
 import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
@@ -26,6 +29,7 @@ __all__ = [
     "EVALUATE_TRIGGER",
     "TRIGGERS_QUEUE",
     "TriggerQueue",
+    "actions_past_deadline",
     "make_broker",
     "queue_stats",
 ]
@@ -106,6 +110,22 @@ end
 local now = redis.call('TIME')
 return {ready, total, delayed, tostring(oldest), now[1] .. string.format('%06d', now[2])}
 """
+
+
+def actions_past_deadline(client: redis.Redis, keys: Keys, now: datetime) -> int:
+    """Unacknowledged actions (waiting, delayed or fetched) whose rule deadline is before
+    ``now``: each will end ``expired`` when a worker gets to it."""
+    base = f"{keys.dramatiq}:{ACTIONS_QUEUE}"
+    count = 0
+    for key in (f"{base}.msgs", f"{base}.DQ.msgs"):
+        for _id, payload in client.hscan_iter(key, count=500):
+            try:
+                deadline = json.loads(payload)["args"][0].get("deadline")
+                if deadline and datetime.fromisoformat(deadline) < now:
+                    count += 1
+            except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+                continue  # not an action message: not ours to judge
+    return count
 
 
 def queue_stats(client: redis.Redis, keys: Keys, queue: str) -> QueueStats:
