@@ -16,17 +16,20 @@ import yaml
 from tests.webhooks.helpers import (
     GENEA_AUDIT,
     GENEA_GRANTED,
+    KISI_FAILED,
+    KISI_UNLOCK,
     VERKADA_IN,
     VERKADA_OPENED,
     VERKADA_OUT,
     body_of,
     genea_headers,
+    kisi_headers,
     standard_headers,
     verkada_headers,
 )
 from worker.rules.load import check_ruleset
 from worker.rules.schema import SourcesFile, WebhookSource
-from worker.webhooks.adapters import genea, mapped, verkada
+from worker.webhooks.adapters import genea, kisi, mapped, verkada
 from worker.webhooks.events import Delivery, Ignored, Reject, Scan
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
@@ -55,9 +58,8 @@ def delivery(source: WebhookSource, secret: str, body: bytes, headers: dict[str,
 
 
 def test_every_documented_mapping_passes_rules_check(tmp_path):
-    assert {"acme-doors", "doors-std", "verkada-mapped", "genea-mapped", "doors-svix-like"} <= set(
-        SOURCES
-    )
+    documented = {"acme-doors", "doors-std", "verkada-mapped", "genea-mapped", "kisi-mapped"}
+    assert documented | {"doors-svix-like"} <= set(SOURCES)
     (tmp_path / "people.yaml").write_text("people: [{email: dana.ruiz@example.com}]\n")
     (tmp_path / "rules.yaml").write_text(
         "rules: [{name: r, on: {kind: badge_in}, do: {action: start}}]\n"
@@ -159,3 +161,21 @@ def _standard(d: Delivery):
     from worker.webhooks.adapters import standard
 
     return standard.receive(d)
+
+
+def test_the_kisi_mapping_reads_what_the_kisi_adapter_reads():
+    source = SOURCES["kisi-mapped"]
+    body = body_of(KISI_UNLOCK)
+    headers = kisi_headers(body, "kisi-signing-key")
+    ours = mapped.receive(delivery(source, "kisi-signing-key", body, headers))
+    builtin = kisi.receive(delivery(source, "kisi-signing-key", body, headers))
+    assert isinstance(ours, Scan)
+    assert isinstance(builtin, Scan)
+    for name in ("event_id", "subject", "subject_kind", "occurred_at", "door_name", "door_id"):
+        assert getattr(ours, name) == getattr(builtin, name), name
+    failed = body_of(KISI_FAILED)
+    ignored = mapped.receive(
+        delivery(source, "kisi-signing-key", failed, kisi_headers(failed, "kisi-signing-key"))
+    )
+    assert isinstance(ignored, Ignored)
+    assert ignored.reason == "result false is not accepted (true)"

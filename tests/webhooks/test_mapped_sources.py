@@ -224,3 +224,13 @@ def test_hostile_signed_bodies_over_http_are_never_a_5xx(http, source, path, val
     assert r.json().get("error") or r.json().get("reason")
     if not signed:
         assert r.status_code == 401
+
+
+def test_an_unlock_without_a_result_is_ignored_naming_the_expression(http, redis_client, keys):
+    event = json.loads(acme_event("evt-9"))
+    del event["data"]["result"]
+    body = json.dumps(event).encode()
+    r = http.post("/hooks/acme-doors", content=body, headers=acme_headers(body, NEW))
+    assert r.status_code == 200
+    assert r.json()["reason"] == "no result ('data.result' found nothing) is not accepted (granted)"
+    assert queued_triggers(redis_client, keys) == []

@@ -267,6 +267,16 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _scalar(value: Any) -> str:
+    """A value as the operator wrote it in YAML: ``true``, ``1``, ``granted``; texts quoted
+    when shown from a delivery."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    return _show(value)
+
+
 def _same(value: Any, accepted: Any) -> bool:
     """JSON equality without ``1 == true``."""
     return isinstance(value, bool) == isinstance(accepted, bool) and bool(value == accepted)
@@ -367,8 +377,12 @@ def decide(
         if isinstance(result, Failed):
             raise Reject(400, f"field result: {result.reason}")
         if not any(_same(result, ok) for ok in accept.results):
-            listed = ", ".join(str(r) for r in accept.results[:5])
-            return Ignored(f"result {_show(result)} is not accepted ({listed})", event_id)
+            listed = ", ".join(_scalar(r) for r in accept.results[:5])
+            if result is None:
+                found = f"no result ({fields.result!r} found nothing)"
+                return Ignored(f"{found} is not accepted ({listed})", event_id)
+            shown = _show(result) if isinstance(result, str) else _scalar(result)
+            return Ignored(f"result {shown} is not accepted ({listed})", event_id)
     if event_id is None:
         raise Reject(400, f"missing field event_id ({fields.event_id!r} found nothing)")
     subject = _required(values, "subject", fields)
