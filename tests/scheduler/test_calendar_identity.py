@@ -199,3 +199,36 @@ def test_ids_are_unique_across_every_fixture(make_rules: MakeRules) -> None:
         counts = Counter(f.id for f in plan.fires)
         assert [i for i, n in counts.items() if n > 1] == [], file
         assert not [e for e in plan.events if e.kind == "collision"], file
+
+
+def test_events_without_uid_are_each_planned_not_merged_into_one_series(
+    make_rules: MakeRules,
+) -> None:
+    """Two UID-less events (a hand-made export) starting at the same time are two events."""
+    body = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//hand made//EN\r\n"
+        "BEGIN:VEVENT\r\nDTSTART:20260302T070000Z\r\nDTEND:20260302T150000Z\r\n"
+        "SUMMARY:Till A\r\nEND:VEVENT\r\n"
+        "BEGIN:VEVENT\r\nDTSTART:20260302T070000Z\r\nDTEND:20260302T110000Z\r\n"
+        "SUMMARY:Till B\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    ruleset = make_rules(
+        calendars=[
+            {"name": "shifts", "path": "calendars/berlin-dst.ics", "person": "ana@example.com"}
+        ],
+        ics=["berlin-dst.ics"],
+    )
+    plan = calendar_fires(
+        ruleset.sources.calendars[0],
+        parse_calendar(body.encode()),
+        ruleset.directory,
+        utc(2026, 3, 1),
+        utc(2026, 3, 3),
+    )
+    assert sorted((f.trigger.attributes["summary"], f.at) for f in plan.fires) == [
+        ("Till A", utc(2026, 3, 2, 7)),
+        ("Till A", utc(2026, 3, 2, 15)),
+        ("Till B", utc(2026, 3, 2, 7)),
+        ("Till B", utc(2026, 3, 2, 11)),
+    ]
+    assert len({f.id for f in plan.fires}) == 4

@@ -366,6 +366,9 @@ def to_utc(value: datetime | date) -> datetime:
 class _Prepared:
     groups: dict[str, list[_Event]]
     problems: list[EventProblem]
+    #: Per UID, its series (built on first use and kept: a series answers any window), or the
+    #: reason it cannot be built.
+    series: dict[str, list[Any] | EventProblem] = field(default_factory=dict)
 
 
 #: The last few calendars normalised, by identity (simulate expands one calendar per person
@@ -402,7 +405,10 @@ def _normalise(calendar: icalendar.Calendar) -> _Prepared:
     relabel = _Relabel(local, x_wr)
     raw: dict[str, list[_Event]] = {}
     for event in calendar.walk("VEVENT"):
-        raw.setdefault(_uid(event), []).append(event)
+        uid = _uid(event)
+        if not str(event.get("UID", "")).strip() and uid in raw:  # no UID: not one series
+            uid = f"{uid}#{len(raw)}"
+        raw.setdefault(uid, []).append(event)
     groups: dict[str, list[_Event]] = {}
     for uid, events in raw.items():
         fixed: list[_Event] = []
@@ -506,20 +512,35 @@ def expand(calendar: icalendar.Calendar, start: date, end: date) -> Expansion:
     result = Expansion(problems=list(prepared.problems))
     lo, hi = datetime.combine(start, time()), datetime.combine(end, time())
     for uid, events in prepared.groups.items():
-        holder = icalendar.Calendar()
-        holder.subcomponents = list(events)
+        built = prepared.series.get(uid)
+        if built is None:
+            built = _series(uid, events)
+            prepared.series[uid] = built
+        if isinstance(built, EventProblem):
+            result.problems.append(built)
+            continue
         try:
-            found = [
-                _occurrence(uid, occ)
-                for series in _SELECTION.collect_series_from(holder, ())
-                for occ in series.between(lo, hi)
-            ]
+            found = [_occurrence(uid, occ) for series in built for occ in series.between(lo, hi)]
         except Exception as exc:  # any fault of one series is reported, never hides the feed
-            kind = MALFORMED_RRULE if events[0].get("RRULE") is not None else UNREADABLE
-            result.problems.append(EventProblem(uid, f"cannot be expanded: {str(exc)[:200]}", kind))
+            result.problems.append(_failure(uid, events, exc))
             continue
         result.occurrences.extend(found)
     return result
+
+
+def _failure(uid: str, events: list[_Event], exc: Exception) -> EventProblem:
+    kind = MALFORMED_RRULE if any(e.get("RRULE") is not None for e in events) else UNREADABLE
+    return EventProblem(uid, f"cannot be expanded: {str(exc)[:200]}", kind)
+
+
+def _series(uid: str, events: list[_Event]) -> list[Any] | EventProblem:
+    """The ``recurring-ical-events`` series of one UID, or why it cannot be built."""
+    holder = icalendar.Calendar()
+    holder.subcomponents = list(events)
+    try:
+        return list(_SELECTION.collect_series_from(holder, ()))
+    except Exception as exc:  # any fault of one series is reported, never hides the feed
+        return _failure(uid, events, exc)
 
 
 def kinds(problems: Iterable[EventProblem]) -> dict[str, int]:
