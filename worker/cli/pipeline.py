@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import threading
+from datetime import UTC, datetime
 
 import click
 import redis
@@ -31,6 +32,7 @@ from worker.pipeline.outcomes import OutcomeLog
 from worker.pipeline.pauses import PauseStore
 from worker.pipeline.state import TrackerState
 from worker.rules.pauses import paused_reason
+from worker.scheduler.feeds import FeedHealth, feed_health
 from worker.store import Keys
 
 __all__ = ["COMMANDS"]
@@ -234,9 +236,13 @@ def dlq_drop(entry_id: str | None, drop_all: bool) -> None:
 
 
 @click.command("status")
-@click.option("--json", "as_json", is_flag=True)
-def status_command(as_json: bool) -> None:
-    """Who is tracking, as far as autoclock knows (its own actions and WebWork's webhooks)."""
+@click.option(
+    "--json", "as_json", is_flag=True, help="People as a JSON list (with --feeds: feeds)."
+)
+@click.option("--feeds", "feeds_only", is_flag=True, help="Only the calendar feeds' health.")
+def status_command(as_json: bool, feeds_only: bool) -> None:
+    """Who is tracking, as far as autoclock knows (its own actions and WebWork's webhooks),
+    and each calendar feed's health: last success, last error, age of the copy in use."""
     settings = settings_or_exit()
     ruleset = ruleset_or_exit(settings)
     with redis_or_exit(settings) as handle:
@@ -246,6 +252,10 @@ def status_command(as_json: bool) -> None:
         known_states = {p.email: state.get(p.email) for p in ruleset.directory.people}
         now = utcnow()
         pauses = PauseStore(handle.client, Keys(settings.namespace)).active(now)
+        feeds = [
+            feed_health(handle.client, Keys(settings.namespace), c)
+            for c in ruleset.sources.calendars
+        ]
     rows = []
     for person in ruleset.directory.people:
         known = known_states[person.email]
@@ -260,13 +270,34 @@ def status_command(as_json: bool) -> None:
             }
         )
     if as_json:
-        click.echo(json.dumps(rows))
-    else:
+        items = [f.as_dict(now) for f in feeds] if feeds_only else rows
+        click.echo(json.dumps(items))
+        return
+    if not feeds_only:
         echo_table(rows, ["person", "tracking", "since", "source", "paused"])
-        if ruleset.sources.calendars:
+    if feeds:
+        if not feeds_only:
             click.echo("")
-            with redis_or_exit(settings) as handle:
-                echo_feed_problems(handle.client, Keys(settings.namespace), ruleset)
+        echo_table([_feed_row(f, now) for f in feeds], list(_feed_row(feeds[0], now)))
+        with redis_or_exit(settings) as handle:
+            echo_feed_problems(handle.client, Keys(settings.namespace), ruleset)
+
+
+def _feed_row(health: FeedHealth, now: datetime) -> dict[str, str]:
+    def when(at: datetime | None) -> str:
+        return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ") if at else "never"
+
+    age = health.copy_age(now)
+    error = "-"
+    if health.last_error:
+        error = f"{when(health.last_error_at)}: {health.last_error} ({health.failures} in a row)"
+    return {
+        "feed": health.name,
+        "host": health.host,
+        "last success": when(health.last_success),
+        "copy in use": "none" if age is None else f"{int(age.total_seconds() // 60)} min old",
+        "last error": error,
+    }
 
 
 COMMANDS = [worker_command, history_command, dlq_group, status_command]

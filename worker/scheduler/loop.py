@@ -2,8 +2,11 @@
 
 Every ``settings.scheduler_tick_s`` seconds the leader (see :mod:`.leader`):
 
-1. polls the calendar feeds that are due (each on its own ``poll_interval``) and re-plans a
-   feed when its body changed, when this process has not planned it yet, or hourly;
+1. re-plans a calendar feed from its last good copy in Redis when that copy changed, when
+   this process has not planned it yet, or hourly. Feeds are *fetched* off this path: in
+   :meth:`Scheduler.run` a separate thread fetches each due feed (each on its own
+   ``poll_interval``), so a slow or dead feed host delays no fire. (:meth:`Scheduler.tick`
+   called on its own fetches due feeds first, inline, unless ``fetch=False``);
 2. takes the window ``(cursor, now]``, where the cursor — the last instant processed, kept in
    Redis — survives restarts and leader changes (on the very first run: ``now - grace``);
 3. for every schedule and calendar fire in the window, in time order, claims the fire
@@ -149,6 +152,7 @@ class Scheduler:
         self._planned_at: dict[str, datetime] = {}
         self._parsed: dict[str, tuple[bytes, icalendar.Calendar]] = {}
         self._problems_logged: dict[str, tuple[str, ...]] = {}
+        self._planned_sha: dict[str, str] = {}
 
     # ------------------------------------------------------------------ the cursor
 
@@ -168,8 +172,8 @@ class Scheduler:
 
     # ------------------------------------------------------------------ feeds
 
-    def poll_feeds(self, now: datetime, window_start: datetime) -> None:
-        """Fetch due feeds; re-plan those that changed, are unplanned here, or are stale."""
+    def fetch_due_feeds(self, now: datetime) -> None:
+        """Fetch the feeds whose ``poll_interval`` is up; copies (or errors) go to Redis."""
         for source in self.ruleset.sources.calendars:
             due = self._next_poll.get(source.name)
             if due is not None and now < due:
@@ -185,12 +189,32 @@ class Scheduler:
                 self.metrics.feed_fetched(source.name, time.time())
             else:
                 self.metrics.feed_failed(source.name)
+
+    def plan_feeds(self, now: datetime, window_start: datetime) -> None:
+        """Re-plan the feeds whose stored copy changed, are unplanned here, or are stale."""
+        for source in self.ruleset.sources.calendars:
+            sha = self.feeds.stored_sha(source.name)
+            if sha is None:
+                continue
             planned = self._planned_at.get(source.name)
             stale = planned is None or now - planned >= REPLAN_EVERY or now < planned
-            if result.copy is not None and (result.changed or stale):
-                self._replan(source, result.copy.body, now, window_start)
+            if not stale and sha == self._planned_sha.get(source.name):
+                continue
+            copy = self.feeds.stored(source.name)
+            if copy is None:
+                continue
+            # tried once per copy (and hourly): a copy the expander refuses is not retried
+            # every tick; the previous plan stays
+            self._replan(source, copy.body, now, window_start)
+            self._planned_sha[source.name] = copy.sha256
+            self._planned_at[source.name] = now
 
-    def _replan(self, source: CalendarSource, body: bytes, now: datetime, start: datetime) -> None:
+    def poll_feeds(self, now: datetime, window_start: datetime) -> None:
+        """Fetch due feeds, then re-plan those that changed (both steps inline)."""
+        self.fetch_due_feeds(now)
+        self.plan_feeds(now, window_start)
+
+    def _replan(self, source: CalendarSource, body: bytes, now: datetime, start: datetime) -> bool:
         cached = self._parsed.get(source.name)
         if cached is not None and cached[0] == body:
             calendar = cached[1]  # unchanged: the same calendar (its normalisation is cached)
@@ -199,7 +223,7 @@ class Scheduler:
                 calendar = parse_calendar(body)
             except CalendarError as exc:  # the stored copy was checked, so this is unexpected
                 log.error("calendar feed unreadable", feed=source.name, reason=str(exc))
-                return
+                return False
             self._parsed[source.name] = (body, calendar)
         try:
             plan = calendar_fires(source, calendar, self.ruleset.directory, start, now + HORIZON)
@@ -210,7 +234,7 @@ class Scheduler:
                 error=type(exc).__name__,
                 reason=str(exc)[:200],
             )
-            return
+            return False
         deleted = self.plans.replace(source.name, plan.fires, now=now, grace=self.grace)
         self.plans.set_problems(source.name, plan.events, plan.problems, now=now)
         self._planned_at[source.name] = now
@@ -228,6 +252,7 @@ class Scheduler:
             deleted=deleted,
             skipped=sum(1 for e in plan.events if e.skipped),
         )
+        return True
 
     def _report_problems(self, feed: str, plan: CalendarPlan) -> None:
         """Log what the plan could not include, when it differs from the last plan's."""
@@ -261,8 +286,11 @@ class Scheduler:
         fires.sort(key=lambda f: (f.at, f.id))
         return fires
 
-    def tick(self, *, leading: Callable[[], bool] | None = None) -> TickReport:
-        """Process the window ``(cursor, now]`` once (call only while leading)."""
+    def tick(self, *, leading: Callable[[], bool] | None = None, fetch: bool = True) -> TickReport:
+        """Process the window ``(cursor, now]`` once (call only while leading).
+
+        ``fetch=False``: only the stored feed copies are planned (:meth:`run` fetches in its
+        own thread)."""
         now = self.clock.now()
         report = TickReport(now=now)
         last = self.cursor()
@@ -278,7 +306,9 @@ class Scheduler:
         # Calendars are re-read from the grace window too: a shift added or moved earlier
         # shortly before it starts is seen only after its start, and must still fire (late).
         calendar_start = min(start, now - self.grace)
-        self.poll_feeds(now, calendar_start)
+        if fetch:
+            self.fetch_due_feeds(now)
+        self.plan_feeds(now, calendar_start)
         if now <= start:
             return report
         for fire in self.due_fires(start, now, calendar_start=calendar_start):
@@ -352,10 +382,30 @@ class Scheduler:
         """Seconds since the loop last completed an iteration (liveness)."""
         return time.monotonic() - self.loop_at
 
+    def _fetch_loop(self, stop: threading.Event, leading: Callable[[], bool]) -> None:
+        """Fetch due feeds while leading, off the firing path (one feed at a time)."""
+        while not stop.is_set():
+            if leading():
+                try:
+                    self.fetch_due_feeds(self.clock.now())
+                except Exception:  # keep fetching: log the bug, retry next round
+                    log.exception("calendar feed fetching crashed")
+            stop.wait(min(1.0, self.settings.scheduler_tick_s))
+
     def run(self, stop: threading.Event) -> None:
-        """Campaign for leadership and tick while leading, until ``stop`` is set."""
+        """Campaign for leadership and tick while leading, until ``stop`` is set.
+
+        Feeds are fetched by a second thread, so a slow feed host never delays a tick."""
         elector = LeaderElector(self.lock)
         elector.start()
+        fetcher = threading.Thread(
+            target=self._fetch_loop,
+            args=(stop, elector.is_leader),
+            name="autoclock-feeds",
+            daemon=True,
+        )
+        if self.ruleset.sources.calendars:
+            fetcher.start()
         log.info(
             "scheduler started",
             schedules=len(self.ruleset.sources.schedules),
@@ -369,7 +419,7 @@ class Scheduler:
                 self.metrics.leader(leading)
                 if leading:
                     try:
-                        self._count(self.tick(leading=elector.is_leader))
+                        self._count(self.tick(leading=elector.is_leader, fetch=False))
                     except (redis.RedisError, OSError) as exc:
                         log.warning("scheduler tick failed", error=type(exc).__name__)
                     except Exception:  # keep scheduling: log the bug, retry next tick
@@ -380,4 +430,6 @@ class Scheduler:
         finally:
             self.metrics.leader(False)
             elector.stop(release=True)
+            if fetcher.is_alive():
+                fetcher.join(timeout=1)
             log.info("scheduler stopped")
