@@ -237,8 +237,8 @@ def test_status_shows_feed_health(
     assert "none" in lines["bad"]
     assert "is not an iCalendar file (56 bytes) (2 in a row)" in lines["bad"]
     assert SECRET_LINE not in result.output
-    data = json.loads(CliRunner().invoke(main, ["status", "--json"]).output)
-    feeds = {f["feed"]: f for f in data["feeds"]}
+    data = json.loads(CliRunner().invoke(main, ["status", "--feeds", "--json"]).output)
+    feeds = {f["feed"]: f for f in data}
     assert feeds["good"]["last_error"] is None
     assert 42 * 60 <= feeds["good"]["copy_age_s"] < 43 * 60
     assert feeds["bad"]["failures"] == 2
