@@ -183,7 +183,7 @@ def run_demo(settings: Settings, echo: Callable[[str], None], *, timeout_s: floa
                 "webwork_rpm": DEMO_RPM,
             }
         )
-        handle = connect(configured)
+        handle = connect(configured, embedded="own")
         live = live_workers(handle.client, Keys(configured.namespace))
         if live:
             handle.close()

@@ -44,7 +44,12 @@ class AutoclockError(Exception):
 
 
 class ConfigError(AutoclockError):
-    """The settings (environment or .env) are invalid."""
+    """The settings (environment or .env) are invalid; the message is one line, and
+    ``problems`` lists each problem as ``VARIABLE: reason``."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        self.problems = list(problems) if problems is not None else [message]
+        super().__init__(message)
 
 
 class RulesError(AutoclockError):

@@ -149,6 +149,7 @@ class RedisServer:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            start_new_session=True,  # a Ctrl-C in the terminal is ours to handle, not its
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
         server = cls(process, socket, directory, binary)

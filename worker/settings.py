@@ -12,14 +12,23 @@ import os
 import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from dotenv import dotenv_values
+from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from worker.errors import ConfigError
 
-__all__ = ["DEFAULT_WEBWORK_BASE_URL", "Settings", "load_settings"]
+__all__ = [
+    "DEFAULT_WEBWORK_BASE_URL",
+    "MIN_SECRET_BYTES",
+    "Settings",
+    "load_settings",
+    "secret_problem",
+    "webhook_secret_env",
+]
 
 #: WebWork's documented production base URL (REST API V2).
 DEFAULT_WEBWORK_BASE_URL = "https://api.webwork-tracker.com/api/v2"
@@ -98,6 +107,11 @@ class Settings(BaseSettings):
     """AUTOCLOCK_KNOWN_STATE_TTL_S: trust a known tracker state this long; 0 always asks the API."""
     history_maxlen: int = Field(200_000, ge=100, validation_alias=_env("AUTOCLOCK_HISTORY_MAXLEN"))
 
+    # Time
+    clock_skew_s: int = Field(120, ge=0, le=3600, validation_alias=_env("AUTOCLOCK_CLOCK_SKEW_S"))
+    """AUTOCLOCK_CLOCK_SKEW_S: how far in the future a trigger's time may be (a sender's clock
+    running fast); a later time is clamped to its receipt time and marked ``clamped_from``."""
+
     # Webhooks
     webhook_host: str = Field("127.0.0.1", validation_alias=_env("AUTOCLOCK_WEBHOOK_HOST"))
     webhook_port: int = Field(8080, ge=0, le=65535, validation_alias=_env("AUTOCLOCK_WEBHOOK_PORT"))
@@ -146,23 +160,103 @@ class Settings(BaseSettings):
         if value is None:
             return None
         token = value.get_secret_value().strip()
-        if not token or any(ord(c) < 32 or ord(c) == 127 for c in token):
-            raise ValueError("the token is empty or contains control characters")
+        if not token:
+            return None  # ``WEBWORK_TOKEN=`` (an example file's empty value) means: not set
+        if any(ord(c) < 32 or ord(c) == 127 for c in token):
+            raise ValueError("the token contains control characters")
+        if _PLACEHOLDER.search(token):
+            raise ValueError("looks like a placeholder from an example file; set the real token")
         return SecretStr(token)
 
     @field_validator("webwork_base_url")
     @classmethod
-    def _strip_slash(cls, value: str) -> str:
-        return value.rstrip("/")
+    def _http_url(cls, value: str) -> str:
+        """http or https with a host, e.g. https://api.webwork-tracker.com/api/v2."""
+        value = value.strip().rstrip("/")
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError as exc:
+            raise ValueError(f"not a URL ({exc})") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                "must be an http:// or https:// URL with a host, e.g. "
+                f"{DEFAULT_WEBWORK_BASE_URL} (got {_no_credentials(value)!r})"
+            )
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        """redis://, rediss:// (TLS) or unix://, parsed as redis-py will (port, db)."""
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        from redis.connection import parse_url
+
+        shown = _no_credentials(value)
+        try:
+            parse_url(value)  # type: ignore[no-untyped-call]
+        except ValueError as exc:
+            reason = str(exc).replace(value, shown)
+            if "scheme" in reason:
+                reason = f"must start with redis://, rediss:// or unix:// (got {shown!r})"
+            raise ValueError(reason) from None
+        parts = urlsplit(value)
+        if parts.scheme in ("redis", "rediss") and not parts.hostname:
+            raise ValueError(f"names no host (got {shown!r})")
+        return value
+
+    _dotenv: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, _context: object) -> None:
+        env_file = self.model_config.get("env_file")
+        if isinstance(env_file, str | Path) and Path(env_file).is_file():
+            try:
+                values = dotenv_values(env_file, encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                values = {}
+            self._dotenv = {k: v for k, v in values.items() if v is not None}
 
     def webhook_secrets(self, source: str) -> list[SecretStr]:
         """The secrets of webhook source ``source`` (several during a rotation).
 
         Read from ``AUTOCLOCK_WEBHOOK_SECRET_<SOURCE>``: the source name upper-cased, every
         character that is not a letter or digit turned into ``_``; comma-separated values.
+        The environment wins over ``.env``, as for every other setting.
         """
-        value = os.environ.get(webhook_secret_env(source), "")
+        name = webhook_secret_env(source)
+        value = os.environ.get(name)
+        if value is None:
+            value = self._dotenv.get(name, "")
         return [SecretStr(part.strip()) for part in value.split(",") if part.strip()]
+
+
+#: Shortest webhook secret accepted (bytes).
+MIN_SECRET_BYTES = 16
+
+_PLACEHOLDER = re.compile(
+    r"replace|change.?me|changeit|placeholder|example|your.?secret|^<.*>$|^x+$|^(secret|todo|tbd|"
+    r"dummy|test|password|none|null)$",
+    re.IGNORECASE,
+)
+
+
+def secret_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a real secret (a placeholder, or too short), or None.
+
+    The reason never contains the value.
+    """
+    if _PLACEHOLDER.search(value.strip()):
+        return "looks like a placeholder from an example file; set the real secret"
+    if len(value.encode()) < MIN_SECRET_BYTES:
+        return f"is shorter than {MIN_SECRET_BYTES} bytes; use the secret the vendor generated"
+    return None
+
+
+def _no_credentials(url: str) -> str:
+    """``url`` with any user and password replaced by ``***`` (safe to print)."""
+    return re.sub(r"(?<=//)[^/@]*@", "***@", url, count=1)
 
 
 def webhook_secret_env(source: str) -> str:
@@ -171,16 +265,27 @@ def webhook_secret_env(source: str) -> str:
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Read the settings, turning validation errors into one clear :class:`ConfigError`."""
+    """Read the settings, turning every problem into one one-line :class:`ConfigError` that
+    names the variable(s)."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        lines = []
+        parts = []
         for err in exc.errors():
             field = str(err["loc"][0]) if err["loc"] else "?"
             env = _ENV_NAMES.get(field, field)
-            lines.append(f"{env}: {err['msg']}")
-        raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None
+            message = str(err["msg"]).removeprefix("Value error, ")
+            parts.append(f"{env}: {message}")
+        raise ConfigError("invalid settings: " + "; ".join(parts), parts) from None
+    except SettingsError as exc:
+        # pydantic-settings could not even parse a value (a list setting that is not JSON)
+        found = re.search(r'field "([^"]+)"', str(exc))
+        field = found.group(1) if found else "?"
+        problem = (
+            f'{_ENV_NAMES.get(field, field)}: not a JSON list (write it like ["a", "b"] or '
+            "[400, 409])"
+        )
+        raise ConfigError(f"invalid settings: {problem}", [problem]) from None
 
 
 def _env_names() -> dict[str, str]:

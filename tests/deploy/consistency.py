@@ -157,7 +157,7 @@ def settings_value_problems(env: Mapping[str, str]) -> list[str]:
         os.environ.update({k: v for k, v in env.items() if k in settings_env_names()})
         load_settings(_env_file=None)
     except ConfigError as exc:
-        return [line.strip() for line in str(exc).splitlines()[1:]]
+        return exc.problems
     finally:
         os.environ.clear()
         os.environ.update(saved)

@@ -102,7 +102,7 @@ def test_two_replicas_enqueue_each_fire_once_and_hand_over_on_sigkill(
     env = _env(redis_url, namespace, rules)
     speed = 120.0  # 2 simulated minutes per real second: the hour takes 30 s
     start = datetime(2026, 3, 30, 7, 59, tzinfo=UTC)
-    epoch = time.time() + 2.0
+    epoch = time.time() + 6.0  # both replicas import and connect first (slow on a busy machine)
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
     procs = [_start(env, logs[0], start, speed, epoch), _start(env, logs[1], start, speed, epoch)]
     try:

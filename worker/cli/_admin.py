@@ -20,6 +20,7 @@ from worker.errors import ConfigError
 from worker.logs import get_logger
 from worker.metrics import Designation, process_metrics
 from worker.pipeline.runtime import Pipeline
+from worker.pipeline.webwork_check import WebWorkCheck
 from worker.rules.live import current_warnings
 from worker.scheduler.loop import Scheduler
 from worker.settings import Settings
@@ -32,6 +33,7 @@ __all__ = [
     "rules_health",
     "scheduler_health",
     "start_admin_or_exit",
+    "webwork_health",
     "worker_health",
 ]
 
@@ -83,6 +85,16 @@ def scheduler_health(scheduler: Scheduler, tick_s: float) -> Check:
 def rules_health() -> Health:
     """Warnings (never a failure) while a rules edit could not be loaded (hot reload)."""
     return Health(warnings=current_warnings())
+
+
+def webwork_health(check: WebWorkCheck) -> Check:
+    """Ready once WebWork answered the start-up check (see worker/pipeline/webwork_check.py)."""
+
+    def health() -> Health:
+        reason = check.reason()
+        return Health([reason] if reason else [])
+
+    return health
 
 
 def all_of(checks: Sequence[Check]) -> Check:

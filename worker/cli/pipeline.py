@@ -11,7 +11,7 @@ import click
 import redis
 
 from worker.cli import EXIT_UNAVAILABLE
-from worker.cli._admin import redis_health, start_admin_or_exit, worker_health
+from worker.cli._admin import redis_health, start_admin_or_exit, webwork_health, worker_health
 from worker.cli._common import (
     echo_table,
     pipeline_or_exit,
@@ -20,6 +20,7 @@ from worker.cli._common import (
     settings_or_exit,
     threads_option,
     wait_for_signal,
+    webwork_or_exit,
 )
 from worker.cli._live import live_rules
 from worker.cli.calendar_report import echo_feed_problems
@@ -49,7 +50,8 @@ def worker_command(threads: int | None) -> None:
     """
     settings = settings_or_exit()
     ruleset = ruleset_or_exit(settings)
-    handle = redis_or_exit(settings)
+    handle = redis_or_exit(settings, embedded="never")
+    check = webwork_or_exit(settings, cleanup=handle.close)
     pipeline = pipeline_or_exit(settings, handle, ruleset)
     count = threads or settings.worker_threads
     pipeline.start(count)
@@ -58,13 +60,15 @@ def worker_command(threads: int | None) -> None:
         handle.client,
         roles=["worker"],
         liveness=[worker_health(pipeline)],
-        readiness=[redis_health(handle.client)],
+        readiness=[redis_health(handle.client), webwork_health(check)],
     )
     stop_watch = threading.Event()
     live = live_rules(settings, ruleset, stop_watch)
     live.subscribe(lambda rs: setattr(pipeline.context, "ruleset", rs))
     log.info(
         "worker started",
+        redis=handle.description,
+        webwork=settings.webwork_base_url,
         threads=count,
         namespace=settings.namespace,
         people=len(ruleset.directory.people),
@@ -77,6 +81,7 @@ def worker_command(threads: int | None) -> None:
     stop_watch.set()
     pipeline.stop()
     admin.stop()
+    check.stop()
     handle.close()
     if not signalled:
         raise SystemExit(EXIT_UNAVAILABLE)

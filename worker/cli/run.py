@@ -12,15 +12,19 @@ from worker.cli import EXIT_UNAVAILABLE
 from worker.cli._admin import (
     scheduler_health,
     start_admin_or_exit,
+    webwork_health,
     worker_health,
 )
 from worker.cli._common import (
+    listen_or_exit,
     pipeline_or_exit,
     redis_or_exit,
     ruleset_or_exit,
+    secrets_or_exit,
     settings_or_exit,
     threads_option,
     wait_for_signal,
+    webwork_or_exit,
 )
 from worker.cli._live import live_rules
 from worker.logs import get_logger
@@ -38,7 +42,10 @@ log = get_logger(__name__)
     "--host", default=None, help="Webhook server address (default AUTOCLOCK_WEBHOOK_HOST)."
 )
 @click.option(
-    "--port", type=int, default=None, help="Webhook server port (default AUTOCLOCK_WEBHOOK_PORT)."
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Webhook server port (default AUTOCLOCK_WEBHOOK_PORT).",
 )
 def run_command(threads: int | None, host: str | None, port: int | None) -> None:
     """Run everything in one process: the worker, the webhook server and the scheduler.
@@ -48,7 +55,12 @@ def run_command(threads: int | None, host: str | None, port: int | None) -> None
     """
     settings = settings_or_exit()
     ruleset = ruleset_or_exit(settings)
-    handle = redis_or_exit(settings)
+    secrets_or_exit(settings, ruleset)
+    bind_host = host or settings.webhook_host
+    bind_port = settings.webhook_port if port is None else port
+    listener = listen_or_exit(bind_host, bind_port)
+    handle = redis_or_exit(settings, embedded="own")
+    check = webwork_or_exit(settings, cleanup=handle.close)
     pipeline = pipeline_or_exit(settings, handle, ruleset)
     pipeline.start(threads or settings.worker_threads)
 
@@ -71,15 +83,11 @@ def run_command(threads: int | None, host: str | None, port: int | None) -> None
     live.subscribe(lambda rs: setattr(scheduler, "ruleset", rs))
     live.subscribe(lambda rs: app.state.receiver.use_rules(rs.sources, rs.directory))
     server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=host or settings.webhook_host,
-            port=port or settings.webhook_port,
-            log_config=None,
-            access_log=False,
-        )
+        uvicorn.Config(app, host=bind_host, port=bind_port, log_config=None, access_log=False)
     )
-    server_thread = threading.Thread(target=server.run, name="webhooks")
+    server_thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [listener]}, name="webhooks"
+    )
     server_thread.start()
 
     def webhooks_alive() -> Health:
@@ -94,12 +102,15 @@ def run_command(threads: int | None, host: str | None, port: int | None) -> None
             scheduler_health(scheduler, settings.scheduler_tick_s),
             webhooks_alive,
         ],
-        readiness=[app.state.readiness],
+        readiness=[app.state.readiness, webwork_health(check)],
     )
     log.info(
         "autoclock running",
-        webhooks=f"{host or settings.webhook_host}:{port or settings.webhook_port}",
+        redis=handle.description,
+        webwork=settings.webwork_base_url,
+        webhooks=f"{bind_host}:{bind_port}",
         admin=f"{settings.admin_host}:{admin.server.port}",
+        namespace=settings.namespace,
         people=len(ruleset.directory.people),
     )
     signalled = True
@@ -118,7 +129,9 @@ def run_command(threads: int | None, host: str | None, port: int | None) -> None
         scheduler_thread.join(timeout=15)
         pipeline.stop()
         admin.stop()
+        check.stop()
         handle.close()
+        listener.close()
     if not signalled:
         raise SystemExit(EXIT_UNAVAILABLE)
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from types import FrameType
 
 import click
-import redis
 
 from worker.errors import RulesError
 from worker.logs import get_logger, register_secrets
@@ -20,10 +19,10 @@ from worker.scheduler.clock import Clock, SimulatedClock, SystemClock
 from worker.scheduler.loop import Scheduler
 from worker.scheduler.simulate import render, simulate_day
 from worker.settings import Settings
-from worker.store import Keys, connect
+from worker.store import Keys
 
 from ._admin import redis_health, scheduler_health, start_admin_or_exit
-from ._common import settings_or_exit
+from ._common import redis_or_exit, settings_or_exit
 from ._live import live_rules
 
 __all__ = ["COMMANDS", "scheduler", "simulate"]
@@ -102,17 +101,11 @@ def scheduler(
     Runs until SIGTERM or SIGINT. /healthz, /readyz and /metrics on
     AUTOCLOCK_ADMIN_HOST:AUTOCLOCK_ADMIN_PORT.
     """
-    from worker.cli import EXIT_UNAVAILABLE
 
     clock = _clock(clock_start, clock_speed, clock_epoch)
     settings = settings_or_exit()
     ruleset = _ruleset_or_exit(settings, rules_dir)
-    try:
-        handle = connect(settings)
-        handle.client.ping()
-    except (redis.RedisError, OSError) as exc:
-        click.echo(f"autoclock: Redis is unavailable ({type(exc).__name__})", err=True)
-        raise SystemExit(EXIT_UNAVAILABLE) from None
+    handle = redis_or_exit(settings, embedded="never")
     queue = TriggerQueue(make_broker(handle.client, Keys(settings.namespace)))
     stop = threading.Event()
 

@@ -15,6 +15,7 @@ from worker.cli._common import (
     echo_table,
     redis_or_exit,
     ruleset_or_exit,
+    secrets_or_exit,
     settings_or_exit,
     wait_for_signal,
 )
@@ -55,7 +56,8 @@ def webhooks(ctx: click.Context, host: str | None, port: int | None) -> None:
 
     settings = settings_or_exit()
     ruleset = ruleset_or_exit(settings)
-    handle = redis_or_exit(settings)
+    secrets_or_exit(settings, ruleset)
+    handle = redis_or_exit(settings, embedded="never")
     keys = Keys(settings.namespace)
     app = create_app(
         settings,
@@ -92,6 +94,7 @@ def webhooks(ctx: click.Context, host: str | None, port: int | None) -> None:
         "webhooks serving",
         host=bind_host,
         port=server.port,
+        redis=handle.description,
         sources=[s.name for s in ruleset.sources.webhooks],
     )
     signalled = True

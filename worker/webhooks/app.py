@@ -30,7 +30,7 @@ from worker.settings import Settings, webhook_secret_env
 from worker.store import Keys
 from worker.webhooks.receiver import Answer, DirectoryLike, Receiver
 
-__all__ = ["create_app", "is_json_media_type"]
+__all__ = ["create_app", "is_json_media_type", "unsigned_warnings"]
 
 log = get_logger(__name__)
 
@@ -56,6 +56,17 @@ class _SourceConvertor(Convertor[str]):
 
 
 register_url_convertor("hooksource", _SourceConvertor())
+
+
+def unsigned_warnings(sources: SourcesFile, secrets_for: Callable[[str], list[str]]) -> list[str]:
+    """One warning per source that accepts unsigned deliveries (``allow_unsigned``, no secret):
+    anyone who can reach it can clock people in and out."""
+    return [
+        f"source {s.name!r} accepts unsigned deliveries (allow_unsigned: true and no "
+        f"{webhook_secret_env(s.name)}): anyone who reaches it can clock people in and out"
+        for s in sources.webhooks
+        if s.allow_unsigned and s.vendor != "shared_secret" and not secrets_for(s.name)
+    ]
 
 
 def _respond(answer: Answer) -> Response:
@@ -92,6 +103,8 @@ def create_app(
         secrets=secrets,
     )
     register_secrets(v for s in sources.webhooks for v in receiver.secrets_for(s.name))
+    for warning in unsigned_warnings(sources, receiver.secrets_for):
+        log.warning("webhook_source_unsigned", warning=warning)
     max_body = settings.webhook_max_body
 
     async def hook(request: Request) -> Response:
@@ -143,6 +156,7 @@ def create_app(
             if not receiver.secrets_for(s.name)
             and not (s.allow_unsigned and s.vendor != "shared_secret")
         ]
+        warnings += unsigned_warnings(sources, receiver.secrets_for)
         return Health(reasons, warnings)
 
     routes: list[BaseRoute] = [
