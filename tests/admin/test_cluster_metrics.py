@@ -122,6 +122,25 @@ def test_the_renderer_serves_cluster_metrics_only_when_designated(
         assert ("autoclock_scheduler_fires_total", (("result", "missed"),)) in samples
 
 
+def test_known_webhook_sources_and_feeds_start_at_zero() -> None:
+    """A source or feed named by the rules has its series at 0 before its first request, so
+    the first signature failure is an increase; an unknown source name is one bounded label."""
+    metrics = ProcessMetrics()
+    metrics.webhook_sources(["kisi-hq"])
+    metrics.feeds(["team"])
+    metrics.webhook_request(None, "rejected", 404)
+    text = metrics.render().decode()
+    assert (
+        'autoclock_webhook_requests_total{code="401",result="rejected",source="kisi-hq"} 0.0'
+        in text
+    )
+    assert 'autoclock_calendar_feed_errors_total{feed="team"} 0.0' in text
+    assert (
+        'autoclock_webhook_requests_total{code="404",result="rejected",source="_unknown"} 1.0'
+        in text
+    )
+
+
 def test_an_unreachable_redis_leaves_out_the_cluster_part_only(namespace: str) -> None:
     """Without Redis /metrics still answers with this process's metrics."""
     dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
