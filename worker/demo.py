@@ -222,6 +222,7 @@ def run_demo(settings: Settings, echo: Callable[[str], None], *, timeout_s: floa
                         kind=step.kind,
                         subject=step.subject,
                         occurred_at=step.instant(),
+                        received_at=step.instant() + timedelta(seconds=5),  # the day's clock
                         attributes=step.attributes,
                     )
                 )

@@ -8,19 +8,22 @@ exactly one :class:`Outcome`.
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 __all__ = [
+    "CLAMPED_FROM",
     "Action",
     "Outcome",
     "Result",
     "Trigger",
     "TriggerKind",
     "Verb",
+    "clamp_future",
+    "clamp_note",
     "utcnow",
 ]
 
@@ -92,6 +95,41 @@ class Trigger(BaseModel):
     attributes: dict[str, str] = Field(default_factory=dict)
     late: bool = False
     """Set by the scheduler's catch-up: the fire time passed while it was down."""
+
+
+#: Attribute of a trigger whose time was clamped: the time its sender claimed (ISO 8601).
+CLAMPED_FROM = "clamped_from"
+
+
+def clamp_future(trigger: Trigger, *, now: datetime, allowance: timedelta) -> Trigger:
+    """The clock-skew rule, for every source: a trigger may not be from the future.
+
+    A time more than ``allowance`` after the trigger's receipt (or after ``now``, whichever
+    is earlier) is a sender's clock running fast. Such a trigger is kept — the event did
+    happen, just not then — but moved to that reference time and marked with
+    ``attributes["clamped_from"]`` (the claimed time), so it is ordered by when it reached
+    autoclock and can never make later real events ``superseded``.
+    """
+    reference = min(trigger.received_at, now)
+    if trigger.occurred_at <= reference + allowance:
+        return trigger
+    return trigger.model_copy(
+        update={
+            "occurred_at": reference,
+            "attributes": {**trigger.attributes, CLAMPED_FROM: trigger.occurred_at.isoformat()},
+        }
+    )
+
+
+def clamp_note(trigger: Trigger) -> str:
+    """`` (time clamped: …)`` for a clamped trigger's outcome reasons, else empty."""
+    claimed = trigger.attributes.get(CLAMPED_FROM)
+    if not claimed:
+        return ""
+    return (
+        f" (its time {claimed} was ahead of its receipt; clamped to "
+        f"{trigger.occurred_at.isoformat()})"
+    )
 
 
 class Action(BaseModel):

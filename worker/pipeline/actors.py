@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import dramatiq
@@ -35,7 +36,16 @@ from worker.errors import (
     WebWorkError,
 )
 from worker.logs import get_logger
-from worker.models import TRACKING_AFTER, Action, Outcome, Result, Trigger, Verb
+from worker.models import (
+    TRACKING_AFTER,
+    Action,
+    Outcome,
+    Result,
+    Trigger,
+    Verb,
+    clamp_future,
+    clamp_note,
+)
 from worker.pipeline.broker import ACTIONS_QUEUE, APPLY_ACTION, EVALUATE_TRIGGER, TRIGGERS_QUEUE
 from worker.pipeline.context import Context
 from worker.rules.evaluate import Decision, evaluate
@@ -107,8 +117,10 @@ def send_action(broker: RedisBroker, action: Action) -> None:
 def declare_actors(broker: RedisBroker, ctx: Context) -> Actors:
     """Declare ``evaluate_trigger`` and ``apply_action`` on ``broker``, bound to ``ctx``."""
 
+    skew = timedelta(seconds=ctx.settings.clock_skew_s)
+
     def evaluate_trigger(payload: dict[str, Any]) -> None:
-        trigger = Trigger.model_validate(payload)
+        trigger = clamp_future(Trigger.model_validate(payload), now=ctx.clock(), allowance=skew)
         delivery = _delivery_id()
         with (
             structlog.contextvars.bound_contextvars(
@@ -229,7 +241,7 @@ def _evaluate(ctx: Context, broker: RedisBroker, trigger: Trigger, delivery: str
             task_id=decision.task_id,
             description=decision.description,
             deadline=trigger.occurred_at + decision.max_delay,
-            reason=decision.reason,
+            reason=decision.reason + clamp_note(trigger),
             rules_version=ruleset.version,
         )
         ctx.db.set(ctx.keys("decision", delivery), action.model_dump_json(), ex=DECISION_TTL_S)
