@@ -9,7 +9,11 @@ the values. It also reads YAML the way an operator expects rather than the YAML 
 - ``19:00`` is the text ``"19:00"``, not the sexagesimal integer 1140;
 - integers are plain decimals; ``0012`` stays the text ``"0012"`` (badge numbers keep
   their leading zeros);
-- a key given twice in one mapping is reported, not silently overwritten.
+- a key given twice in one mapping is reported, not silently overwritten;
+- aliases may repeat what an anchor holds, within a budget: a document whose aliases (and
+  ``<<`` merges) would expand it beyond :data:`ALIAS_BUDGET` values more than it holds (and
+  beyond 4x its size) is refused at the line where the expansion explodes — a few hundred
+  bytes of nested aliases (an "alias bomb") would otherwise expand to billions of values.
 """
 
 from __future__ import annotations
@@ -100,16 +104,77 @@ def parse_yaml(text: str) -> YamlDocument:
         return YamlDocument(None, {}, [YamlProblem(line, f"YAML syntax error: {reason}")])
     except yaml.YAMLError as exc:
         return YamlDocument(None, {}, [YamlProblem(1, f"YAML error: {exc}")])
+    except RecursionError:
+        return YamlDocument(None, {}, [YamlProblem(1, f"nested deeper than {_MAX_DEPTH} levels")])
     finally:
         loader.dispose()
     if node is None:
         return YamlDocument(None)
+    bomb = _alias_bomb(node)
+    if bomb is not None:
+        return YamlDocument(None, {}, [bomb])
     doc = YamlDocument(None, {(): node.start_mark.line + 1})
     doc.data = _build(node, (), doc, loader, depth=0)
     return doc
 
 
 _MAX_DEPTH = 64
+#: How many values aliases may add to a document beyond what it holds (see the module doc).
+ALIAS_BUDGET = 10_000
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _alias_bomb(root: Node) -> YamlProblem | None:
+    """A problem when expanding ``root``'s aliases would exceed the budget (else None).
+
+    Sizes are computed once per distinct node (aliases share nodes), so this costs time
+    linear in the document, not in its expansion.
+    """
+    size: dict[int, int] = {}
+    distinct = 0
+    cycle: list[Node] = []
+
+    def measure(node: Node, depth: int) -> int:
+        nonlocal distinct
+        key = id(node)
+        if key in size:
+            if size[key] < 0:  # an alias to an enclosing anchor
+                cycle.append(node)
+                return 1
+            return size[key]
+        distinct += 1
+        size[key] = -1
+        total = 1
+        if depth <= _MAX_DEPTH:
+            for child in _children(node):
+                total += measure(child, depth + 1)
+        size[key] = total
+        return total
+
+    total = measure(root, 0)
+    if cycle:
+        return YamlProblem(cycle[0].start_mark.line + 1, "an alias refers to its own anchor")
+    limit = max(4 * distinct, distinct + ALIAS_BUDGET)
+    if total <= limit:
+        return None
+    node = root  # descend to where the expansion explodes: big, but made of small parts
+    while True:
+        biggest = max(_children(node), key=lambda n: size.get(id(n), 0), default=None)
+        if biggest is None or size.get(id(biggest), 0) <= ALIAS_BUDGET:
+            break
+        node = biggest
+    return YamlProblem(
+        node.start_mark.line + 1,
+        f"aliases expand this document to {total:,} values, over the budget of {limit:,}"
+        " (an alias bomb?); write the values out or use fewer nested aliases",
+    )
 
 
 def _build(node: Node, path: Path, doc: YamlDocument, loader: _Loader, depth: int) -> Any:
