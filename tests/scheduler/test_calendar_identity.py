@@ -232,3 +232,24 @@ def test_events_without_uid_are_each_planned_not_merged_into_one_series(
         ("Till B", utc(2026, 3, 2, 11)),
     ]
     assert len({f.id for f in plan.fires}) == 4
+
+
+def test_a_series_whose_rrule_ends_before_it_starts_is_reported_not_dropped_silently(
+    make_rules: MakeRules,
+) -> None:
+    """Thunderbird-like: UNTIL before DTSTART. The expander produces nothing for it, not even
+    DTSTART; that is a problem line naming the feed and the UID. An EXDATE'd first instance is
+    not a problem."""
+    plan = plan_of(
+        make_rules,
+        "thunderbird-until.ics",
+        utc(2026, 3, 1),
+        utc(2026, 4, 1),
+        person="ana@example.com",
+    )
+    assert sorted({f.trigger.attributes["uid"] for f in plan.fires}) == ["ok-series"]
+    assert plan.problems == [
+        "calendar shifts: event '7f3e2c1a-thunderbird-until' skipped: its first instance "
+        "(2026-03-10T14:00:00+01:00) is not produced by the expansion of RRULE "
+        "'FREQ=DAILY;UNTIL=20260301T000000Z' (UNTIL before DTSTART?)"
+    ]

@@ -519,8 +519,14 @@ def expand(calendar: icalendar.Calendar, start: date, end: date) -> Expansion:
         if isinstance(built, EventProblem):
             result.problems.append(built)
             continue
+        result.problems.extend(b for b in built if isinstance(b, EventProblem))
         try:
-            found = [_occurrence(uid, occ) for series in built for occ in series.between(lo, hi)]
+            found = [
+                _occurrence(uid, occ)
+                for series in built
+                if not isinstance(series, EventProblem)
+                for occ in series.between(lo, hi)
+            ]
         except Exception as exc:  # any fault of one series is reported, never hides the feed
             result.problems.append(_failure(uid, events, exc))
             continue
@@ -538,9 +544,48 @@ def _series(uid: str, events: list[_Event]) -> list[Any] | EventProblem:
     holder = icalendar.Calendar()
     holder.subcomponents = list(events)
     try:
-        return list(_SELECTION.collect_series_from(holder, ()))
+        built = list(_SELECTION.collect_series_from(holder, ()))
+        lost = _first_instance_lost(uid, events, built)
     except Exception as exc:  # any fault of one series is reported, never hides the feed
         return _failure(uid, events, exc)
+    return built if lost is None else [*built, lost]
+
+
+def _first_instance_lost(uid: str, events: list[_Event], built: list[Any]) -> EventProblem | None:
+    """A master whose own start (always an instance, RFC 5545 §3.8.5.3) is not produced —
+    an RRULE whose UNTIL lies before DTSTART makes the expander drop the whole event — is
+    reported, never left to vanish."""
+    masters = [e for e in events if e.get("RECURRENCE-ID") is None]
+    if len(masters) != 1:
+        return None
+    master = masters[0]
+    start = master["DTSTART"].dt
+    first = to_utc(start)
+    excluded = {to_utc(e.get("RECURRENCE-ID").dt) for e in events if e is not master}
+    for prop in _as_list(master.get("EXDATE")):
+        excluded.update(to_utc(d.dt) for d in prop.dts)
+    if first in excluded or (not isinstance(start, datetime) and start in excluded):
+        return None
+    lo = datetime.combine(to_utc(start).date() - timedelta(days=2), time())
+    hi = lo + timedelta(days=5)
+    for series in built:
+        for occ in series.between(lo, hi):
+            original = occ.original if occ.original is not None else occ.start
+            if to_utc(original) == first:
+                return None
+    rule = " ".join(str(r.to_ical().decode()) for r in _as_list(master.get("RRULE")))
+    return EventProblem(
+        uid,
+        f"its first instance ({start.isoformat()}) is not produced by the expansion"
+        + (f" of RRULE {rule[:200]!r} (UNTIL before DTSTART?)" if rule else ""),
+        MALFORMED_RRULE if rule else UNREADABLE,
+    )
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
 
 
 def kinds(problems: Iterable[EventProblem]) -> dict[str, int]:
