@@ -19,20 +19,32 @@ __all__ = ["AdminServer"]
 
 
 class AdminServer:
-    """One uvicorn server on ``host:port`` (port 0: any free port, see :attr:`port`)."""
+    """One uvicorn server on ``host:port`` (port 0: any free port, see :attr:`port`), or on
+    ``sock``, a socket the caller bound already."""
 
-    def __init__(self, app: ASGIApp, host: str, port: int, *, name: str = "admin") -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        host: str,
+        port: int,
+        *,
+        name: str = "admin",
+        sock: socket.socket | None = None,
+    ) -> None:
         self.host = host
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.socket = socket.socket(family, socket.SOCK_STREAM)
-        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            self.socket.bind((host, port))
-        except OSError as exc:
-            self.socket.close()
-            raise ConfigError(
-                f"cannot listen on {host}:{port} ({exc.strerror or type(exc).__name__})"
-            ) from None
+        if sock is not None:
+            self.socket = sock
+        else:
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            self.socket = socket.socket(family, socket.SOCK_STREAM)
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                self.socket.bind((host, port))
+            except OSError as exc:
+                self.socket.close()
+                raise ConfigError(
+                    f"cannot listen on {host}:{port} ({exc.strerror or type(exc).__name__})"
+                ) from None
         self.port: int = self.socket.getsockname()[1]
         self.server = uvicorn.Server(
             uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")

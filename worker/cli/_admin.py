@@ -7,6 +7,7 @@ To serve more on every admin listener (the console), return the routes from
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from starlette.routing import BaseRoute
 
 from worker.admin import AdminServer, Check, Health, create_admin_app
 from worker.admin.metrics import metrics_renderer
+from worker.cli._common import listen_or_exit
 from worker.errors import ConfigError
 from worker.logs import get_logger
 from worker.metrics import Designation, process_metrics
@@ -28,6 +30,7 @@ from worker.store import Keys
 
 __all__ = [
     "Admin",
+    "admin_listener_or_exit",
     "admin_routes",
     "redis_health",
     "rules_health",
@@ -97,6 +100,12 @@ def webwork_health(check: WebWorkCheck) -> Check:
     return health
 
 
+def admin_listener_or_exit(settings: Settings) -> socket.socket:
+    """The admin listener's socket, bound now: exit 3 naming AUTOCLOCK_ADMIN_PORT if the
+    address cannot be used (call it before starting threads or an embedded Redis)."""
+    return listen_or_exit(settings.admin_host, settings.admin_port, "AUTOCLOCK_ADMIN_PORT")
+
+
 def all_of(checks: Sequence[Check]) -> Check:
     def check() -> Health:
         total = Health()
@@ -128,8 +137,10 @@ def start_admin_or_exit(
     roles: Sequence[str],
     liveness: Sequence[Check],
     readiness: Sequence[Check],
+    listener: socket.socket | None = None,
 ) -> Admin:
-    """Serve the admin listener; exit 3 naming the setting if it cannot listen."""
+    """Serve the admin listener on ``listener`` (see :func:`admin_listener_or_exit`; bind it
+    before starting anything else), or bind it now; exit 3 naming the setting if it cannot."""
     from worker.cli import EXIT_CONFIG
 
     keys = Keys(settings.namespace)
@@ -144,7 +155,7 @@ def start_admin_or_exit(
         extra_routes=admin_routes(settings, client, keys),
     )
     try:
-        server = AdminServer(app, settings.admin_host, settings.admin_port).start()
+        server = AdminServer(app, settings.admin_host, settings.admin_port, sock=listener).start()
     except ConfigError as exc:
         click.echo(f"autoclock: AUTOCLOCK_ADMIN_HOST/AUTOCLOCK_ADMIN_PORT: {exc}", err=True)
         raise SystemExit(EXIT_CONFIG) from None

@@ -11,7 +11,13 @@ import click
 import redis
 
 from worker.cli import EXIT_UNAVAILABLE
-from worker.cli._admin import redis_health, start_admin_or_exit, webwork_health, worker_health
+from worker.cli._admin import (
+    admin_listener_or_exit,
+    redis_health,
+    start_admin_or_exit,
+    webwork_health,
+    worker_health,
+)
 from worker.cli._common import (
     echo_table,
     pipeline_or_exit,
@@ -50,6 +56,7 @@ def worker_command(threads: int | None) -> None:
     """
     settings = settings_or_exit()
     ruleset = ruleset_or_exit(settings)
+    admin_listener = admin_listener_or_exit(settings)
     handle = redis_or_exit(settings, embedded="never")
     check = webwork_or_exit(settings, cleanup=handle.close)
     pipeline = pipeline_or_exit(settings, handle, ruleset)
@@ -61,6 +68,7 @@ def worker_command(threads: int | None) -> None:
         roles=["worker"],
         liveness=[worker_health(pipeline)],
         readiness=[redis_health(handle.client), webwork_health(check)],
+        listener=admin_listener,
     )
     stop_watch = threading.Event()
     live = live_rules(settings, ruleset, stop_watch)

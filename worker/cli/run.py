@@ -10,6 +10,7 @@ import uvicorn
 from worker.admin import Health
 from worker.cli import EXIT_UNAVAILABLE
 from worker.cli._admin import (
+    admin_listener_or_exit,
     scheduler_health,
     start_admin_or_exit,
     webwork_health,
@@ -59,6 +60,7 @@ def run_command(threads: int | None, host: str | None, port: int | None) -> None
     bind_host = host or settings.webhook_host
     bind_port = settings.webhook_port if port is None else port
     listener = listen_or_exit(bind_host, bind_port)
+    admin_listener = admin_listener_or_exit(settings)
     handle = redis_or_exit(settings, embedded="own")
     check = webwork_or_exit(settings, cleanup=handle.close)
     pipeline = pipeline_or_exit(settings, handle, ruleset)
@@ -103,6 +105,7 @@ def run_command(threads: int | None, host: str | None, port: int | None) -> None
             webhooks_alive,
         ],
         readiness=[app.state.readiness, webwork_health(check)],
+        listener=admin_listener,
     )
     log.info(
         "autoclock running",

@@ -21,7 +21,12 @@ from worker.scheduler.simulate import render, simulate_day
 from worker.settings import Settings
 from worker.store import Keys
 
-from ._admin import redis_health, scheduler_health, start_admin_or_exit
+from ._admin import (
+    admin_listener_or_exit,
+    redis_health,
+    scheduler_health,
+    start_admin_or_exit,
+)
 from ._common import redis_or_exit, settings_or_exit
 from ._live import live_rules
 
@@ -105,6 +110,7 @@ def scheduler(
     clock = _clock(clock_start, clock_speed, clock_epoch)
     settings = settings_or_exit()
     ruleset = _ruleset_or_exit(settings, rules_dir)
+    admin_listener = admin_listener_or_exit(settings)
     handle = redis_or_exit(settings, embedded="never")
     queue = TriggerQueue(make_broker(handle.client, Keys(settings.namespace)))
     stop = threading.Event()
@@ -122,6 +128,7 @@ def scheduler(
         roles=["scheduler"],
         liveness=[scheduler_health(loop, settings.scheduler_tick_s)],
         readiness=[redis_health(handle.client)],
+        listener=admin_listener,
     )
     live = live_rules(settings, ruleset, stop)
     live.subscribe(lambda rs: setattr(loop, "ruleset", rs))

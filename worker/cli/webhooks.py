@@ -10,9 +10,10 @@ import click
 import redis
 
 from worker.admin import AdminServer, Health
-from worker.cli._admin import start_admin_or_exit
+from worker.cli._admin import admin_listener_or_exit, start_admin_or_exit
 from worker.cli._common import (
     echo_table,
+    listen_or_exit,
     redis_or_exit,
     ruleset_or_exit,
     secrets_or_exit,
@@ -21,7 +22,6 @@ from worker.cli._common import (
 )
 from worker.cli._live import live_rules
 from worker.cli.webhooks_try import try_command
-from worker.errors import ConfigError
 from worker.logs import get_logger
 from worker.pipeline.broker import TriggerQueue, make_broker
 from worker.store import Keys
@@ -52,11 +52,15 @@ def webhooks(ctx: click.Context, host: str | None, port: int | None) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
-    from worker.cli import EXIT_CONFIG, EXIT_UNAVAILABLE
+    from worker.cli import EXIT_UNAVAILABLE
 
     settings = settings_or_exit()
     ruleset = ruleset_or_exit(settings)
     secrets_or_exit(settings, ruleset)
+    bind_host = host or settings.webhook_host
+    bind_port = settings.webhook_port if port is None else port
+    server_listener = listen_or_exit(bind_host, bind_port)
+    admin_listener = admin_listener_or_exit(settings)
     handle = redis_or_exit(settings, embedded="never")
     keys = Keys(settings.namespace)
     app = create_app(
@@ -71,13 +75,7 @@ def webhooks(ctx: click.Context, host: str | None, port: int | None) -> None:
     stop = threading.Event()
     live = live_rules(settings, ruleset, stop)
     live.subscribe(lambda rs: receiver.use_rules(rs.sources, rs.directory))
-    bind_host = host or settings.webhook_host
-    bind_port = settings.webhook_port if port is None else port
-    try:
-        server = AdminServer(app, bind_host, bind_port, name="webhooks")
-    except ConfigError as exc:
-        click.echo(f"autoclock: AUTOCLOCK_WEBHOOK_HOST/AUTOCLOCK_WEBHOOK_PORT: {exc}", err=True)
-        raise SystemExit(EXIT_CONFIG) from None
+    server = AdminServer(app, bind_host, bind_port, name="webhooks", sock=server_listener)
 
     def serving() -> Health:
         return Health() if server.alive() else Health(["the webhook server stopped"])
@@ -88,6 +86,7 @@ def webhooks(ctx: click.Context, host: str | None, port: int | None) -> None:
         roles=["webhooks"],
         liveness=[serving],
         readiness=[app.state.readiness],
+        listener=admin_listener,
     )
     server.start()
     log.info(
