@@ -253,3 +253,30 @@ def test_a_series_whose_rrule_ends_before_it_starts_is_reported_not_dropped_sile
         "(2026-03-10T14:00:00+01:00) is not produced by the expansion of RRULE "
         "'FREQ=DAILY;UNTIL=20260301T000000Z' (UNTIL before DTSTART?)"
     ]
+
+
+def test_a_booking_system_reusing_one_uid_plans_every_booking_and_says_so(
+    make_rules: MakeRules,
+) -> None:
+    """Three bookings under one UID (plus an exact copy of one): each is planned under its own
+    start; a block with a newer SEQUENCE replaces its older version. Both are warnings."""
+    plan = plan_of(
+        make_rules,
+        "booking-shared-uid.ics",
+        utc(2026, 3, 1),
+        utc(2026, 3, 8),
+        person="ana@example.com",
+    )
+    assert sorted(starts(plan.fires)) == [
+        ("2026-03-03T08:00:00Z", utc(2026, 3, 3, 8), "Booking #4411 - Massage room 2"),
+        ("2026-03-04T13:00:00Z", utc(2026, 3, 4, 13), "Booking #4420 - Massage room 1"),
+        ("2026-03-05T08:00:00Z", utc(2026, 3, 5, 8), "Booking #4425 - Massage room 2"),
+        ("2026-03-06T14:00:00Z", utc(2026, 3, 6, 14), "Room block"),
+    ]
+    assert len({f.id for f in plan.fires}) == len(plan.fires) == 8
+    assert plan.problems == [
+        "calendar shifts: event 'staff-17@bookly.example' warning: 3 different events share "
+        "this UID (same SEQUENCE); each is planned as its own event",
+        "calendar shifts: event 'room-block-9@bookly.example' warning: 1 older version(s) "
+        "(SEQUENCE below 1) ignored",
+    ]

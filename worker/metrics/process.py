@@ -75,6 +75,7 @@ CALENDAR_EVENT_PROBLEMS = (
     ("orphan", "warning"),
     ("unreadable", "skipped"),
     ("collision", "skipped"),
+    ("duplicate_uid", "warning"),
 )
 
 #: What the scheduler did with a due fire.

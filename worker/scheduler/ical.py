@@ -62,6 +62,7 @@ MALFORMED_RRULE = "malformed_rrule"
 UNKNOWN_ZONE = "unknown_zone"
 ORPHAN = "orphan"
 UNREADABLE = "unreadable"
+DUPLICATE_UID = "duplicate_uid"
 
 #: An ``icalendar`` VEVENT (its property values are typed as a wide union: read as ``Any``).
 _Event = Any
@@ -440,8 +441,60 @@ def _normalise(calendar: icalendar.Calendar) -> _Prepared:
         if all(e.get("RECURRENCE-ID") is not None for e in fixed):
             fixed, reason = _masterless(uid, fixed)
             problems.append(EventProblem(uid, reason, ORPHAN, False))
-        groups[uid] = fixed
+        for n, group in enumerate(_split_masters(uid, fixed, problems)):
+            groups[uid if n == 0 else f"{uid}{_SPLIT}{n}"] = group
     return _Prepared(groups, problems)
+
+
+#: Separates a UID from the number of a split group in a group key (no UID holds a newline).
+_SPLIT = "\n"
+
+
+def _sequence(event: _Event) -> int:
+    try:
+        return int(event.get("SEQUENCE", 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _split_masters(
+    uid: str, events: list[_Event], problems: list[EventProblem]
+) -> list[list[_Event]]:
+    """One UID with several masters (no RECURRENCE-ID): older versions (lower SEQUENCE) and
+    exact copies are dropped, saying so for older versions; different events sharing the UID
+    at the same SEQUENCE (booking systems do this) are each planned as their own event, with
+    a warning. The expander alone would keep one of them in silence."""
+    masters = [e for e in events if e.get("RECURRENCE-ID") is None]
+    if len(masters) < 2:
+        return [events]
+    overrides = [e for e in events if e.get("RECURRENCE-ID") is not None]
+    newest = max(_sequence(e) for e in masters)
+    current = [e for e in masters if _sequence(e) == newest]
+    older = len(masters) - len(current)
+    if older:
+        problems.append(
+            EventProblem(
+                uid,
+                f"{older} older version(s) (SEQUENCE below {newest}) ignored",
+                DUPLICATE_UID,
+                False,
+            )
+        )
+    distinct: dict[Any, _Event] = {}
+    for event in current:
+        distinct.setdefault((to_utc(event["DTSTART"].dt), event.to_ical()), event)
+    kept = list(distinct.values())
+    if len(kept) > 1:
+        problems.append(
+            EventProblem(
+                uid,
+                f"{len(kept)} different events share this UID (same SEQUENCE); "
+                "each is planned as its own event",
+                DUPLICATE_UID,
+                False,
+            )
+        )
+    return [[kept[0], *overrides], *[[e] for e in kept[1:]]]
 
 
 # ---------------------------------------------------------------------- expansion
@@ -511,11 +564,12 @@ def expand(calendar: icalendar.Calendar, start: date, end: date) -> Expansion:
     prepared = normalise(calendar)
     result = Expansion(problems=list(prepared.problems))
     lo, hi = datetime.combine(start, time()), datetime.combine(end, time())
-    for uid, events in prepared.groups.items():
-        built = prepared.series.get(uid)
+    for key, events in prepared.groups.items():
+        uid = key.split(_SPLIT, 1)[0]
+        built = prepared.series.get(key)
         if built is None:
             built = _series(uid, events)
-            prepared.series[uid] = built
+            prepared.series[key] = built
         if isinstance(built, EventProblem):
             result.problems.append(built)
             continue
