@@ -412,31 +412,8 @@ def _normalise(calendar: icalendar.Calendar) -> _Prepared:
         raw.setdefault(uid, []).append(event)
     groups: dict[str, list[_Event]] = {}
     for uid, events in raw.items():
-        fixed: list[_Event] = []
-        failure: EventProblem | None = None
-        for event in events:
-            try:
-                if event.get("DTSTART") is None:
-                    failure = EventProblem(uid, "no DTSTART", UNREADABLE)
-                    break
-                copy = _normalise_event(event, relabel)
-                note = _fix_rrule(copy)
-            except _UnknownZone as exc:
-                failure = EventProblem(
-                    uid, f"unknown time zone TZID {exc.tzid[:80]!r} (no VTIMEZONE)", UNKNOWN_ZONE
-                )
-                break
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                failure = EventProblem(uid, f"cannot be read: {str(exc)[:200]}", UNREADABLE)
-                break
-            if note is not None:
-                if note.skipped:
-                    failure = note
-                    break
-                problems.append(note)
-            fixed.append(copy)
-        if failure is not None:
-            problems.append(failure)
+        fixed = _read_group(uid, events, relabel, problems)
+        if fixed is None:
             continue
         if all(e.get("RECURRENCE-ID") is not None for e in fixed):
             fixed, reason = _masterless(uid, fixed)
@@ -444,6 +421,42 @@ def _normalise(calendar: icalendar.Calendar) -> _Prepared:
         for n, group in enumerate(_split_masters(uid, fixed, problems)):
             groups[uid if n == 0 else f"{uid}{_SPLIT}{n}"] = group
     return _Prepared(groups, problems)
+
+
+def _read_group(
+    uid: str, events: list[_Event], relabel: _Relabel, problems: list[EventProblem]
+) -> list[_Event] | None:
+    """The events of one UID with their times in their zones, or ``None`` (reported) when one
+    of them cannot be read: a series is planned whole or not at all."""
+    fixed: list[_Event] = []
+    notes: list[EventProblem] = []
+    for event in events:
+        try:
+            if event.get("DTSTART") is None:
+                raise _Unreadable("no DTSTART")
+            copy = _normalise_event(event, relabel)
+            note = _fix_rrule(copy)
+        except _Unreadable as exc:
+            problems.append(EventProblem(uid, str(exc), UNREADABLE))
+            return None
+        except _UnknownZone as exc:
+            reason = f"unknown time zone TZID {exc.tzid[:80]!r} (no VTIMEZONE)"
+            problems.append(EventProblem(uid, reason, UNKNOWN_ZONE))
+            return None
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            problems.append(EventProblem(uid, f"cannot be read: {str(exc)[:200]}", UNREADABLE))
+            return None
+        if note is not None and note.skipped:
+            problems.append(note)
+            return None
+        notes.extend([note] if note is not None else [])
+        fixed.append(copy)
+    problems.extend(notes)
+    return fixed
+
+
+class _Unreadable(Exception):
+    pass
 
 
 #: Separates a UID from the number of a split group in a group key (no UID holds a newline).
