@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +14,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from worker.console.day import Planned, planned_fires
 from worker.errors import ConfigError
 from worker.models import utcnow
 from worker.pipeline.probe import TrackerProbe
+from worker.rules.load import check_ruleset
 from worker.rules.ruleset import Ruleset
 from worker.settings import Settings
 from worker.store import Keys
@@ -24,6 +26,8 @@ from worker.store import Keys
 __all__ = ["HERE", "Console"]
 
 HERE = Path(__file__).parent
+#: How long the Now page reuses the computed planned fires.
+UPCOMING_TTL = timedelta(minutes=1)
 
 
 def _ago(seconds: float) -> str:
@@ -35,6 +39,19 @@ def _ago(seconds: float) -> str:
     if seconds < 86400 * 2:
         return f"{seconds / 3600:.1f} h"
     return f"{seconds / 86400:.1f} days"
+
+
+def _signature(root: Path) -> tuple[tuple[str, int, int], ...]:
+    """Every file under the rules directory with its size and modification time."""
+    found = []
+    for path in sorted(root.rglob("*")):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        if path.is_file():
+            found.append((str(path.relative_to(root)), stat.st_size, stat.st_mtime_ns))
+    return tuple(found)
 
 
 def _age(seconds: float) -> str:
@@ -53,6 +70,10 @@ class Console:
     env: Environment = field(init=False)
     _probe: TrackerProbe | None = field(default=None, init=False)
     _probe_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _upcoming: tuple[datetime, dict[str, list[Planned]]] | None = field(default=None, init=False)
+    _checked: tuple[tuple[tuple[str, int, int], ...], list[str]] | None = field(
+        default=None, init=False
+    )
 
     def __post_init__(self) -> None:
         self.keys = Keys(self.settings.namespace)
@@ -83,6 +104,29 @@ class Console:
 
     def error(self, request: Request, status: int, message: str) -> HTMLResponse:
         return self.render(request, "error.html", status=status, message=message)
+
+    def problems(self) -> list[str]:
+        """Problems of the rules files on disk now (re-checked only when a file changed)."""
+        signature = _signature(self.ruleset.root)
+        with self._probe_lock:
+            if self._checked is None or self._checked[0] != signature:
+                _ruleset, found = check_ruleset(
+                    self.ruleset.root, default_timezone=self.settings.timezone
+                )
+                self._checked = (signature, list(found))
+            return self._checked[1]
+
+    def upcoming(self, now: datetime, lookahead: timedelta) -> dict[str, list[Planned]]:
+        """Planned fires of everyone from ``now`` on: computed at most once a minute (the
+        window is a minute longer, and fires before ``now`` are dropped on every read)."""
+        with self._probe_lock:
+            cached = self._upcoming
+            if cached is None or not (cached[0] <= now < cached[0] + UPCOMING_TTL):
+                fires = planned_fires(
+                    self.client, self.keys, self.ruleset, now, now + lookahead + UPCOMING_TTL
+                )
+                cached = self._upcoming = (now, fires)
+        return {email: [f for f in found if f.at > now] for email, found in cached[1].items()}
 
     def probe(self) -> TrackerProbe:
         """The "ask WebWork" probe, built on first use (raises ConfigError without a token)."""

@@ -222,8 +222,11 @@ def _needles(days: Iterable[Day]) -> list[bytes]:
 
 def _add_ingress(client: redis.Redis, keys: Keys, ruleset: Ruleset, days: dict[str, Day]) -> None:
     """Scans the webhook server ignored (no trigger), where the entry names the subject."""
+    start = min(d.start for d in days.values()).timestamp()
+    end = max(d.end for d in days.values()).timestamp()
+    # the stream id is the receipt time: read only the days' window
     rows: list[tuple[bytes, dict[bytes, bytes]]] = client.xrevrange(  # type: ignore[assignment]
-        keys("ingress"), count=INGRESS_SCAN
+        keys("ingress"), max=f"{int(end * 1000)}", min=f"{int(start * 1000)}", count=INGRESS_SCAN
     )
     for _id, raw in rows:
         entry = {k.decode(): v.decode() for k, v in raw.items()}

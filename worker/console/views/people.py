@@ -10,8 +10,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from worker.console.access import csrf_ok
-from worker.console.core import Console
-from worker.console.day import Planned, gather_days, planned_fires
+from worker.console.core import Console, _ago
+from worker.console.day import Planned, gather_days
 from worker.console.review import review
 from worker.console.timeline import build_timeline
 from worker.errors import ConfigError
@@ -29,12 +29,62 @@ LOOKAHEAD = timedelta(days=2)
 
 @dataclass(frozen=True)
 class Row:
-    person: Person
+    """One person on the Now page, every text ready (1,000 rows render in one pass)."""
+
+    email: str
+    name: str
+    detail: str
+    zone: str
     tracking: str  # yes / no / unknown
-    known: KnownState | None
-    asked: Answer | None
-    last: Outcome | None
-    next: Planned | None
+    tracking_note: str
+    since: str
+    last: str
+    last_result: str
+    last_reason: str
+    next: str
+    next_source: str
+
+
+def _age(seconds: float) -> str:
+    return f"{_ago(seconds)} ago" if seconds >= 0 else f"{_ago(seconds)} ahead of this clock"
+
+
+def _row(
+    p: Person,
+    state: KnownState | None,
+    answer: Answer | None,
+    last: Outcome | None,
+    fire: Planned | None,
+    now: datetime,
+    ttl: int,
+) -> Row:
+    zone = p.zone
+    if answer is not None and (state is None or answer.at > state.at):
+        tracking = "yes" if answer.tracking else "no"
+        note = f"WebWork said, {_age((now - answer.at).total_seconds())}"
+    elif state is not None:
+        tracking = "yes" if state.tracking else "no"
+        note = f"{state.source}, {_age((now - state.at).total_seconds())}; trusted {_ago(ttl)}"
+    else:
+        tracking, note = "unknown", "nothing fresh known"
+    return Row(
+        email=p.email,
+        name=p.name or p.email,
+        detail=p.email + (f" · {', '.join(p.groups)}" if p.groups else ""),
+        zone=p.timezone,
+        tracking=tracking,
+        tracking_note=note,
+        since=state.at.astimezone(zone).strftime("%a %H:%M") if state else "-",
+        last=(
+            f"{last.kind.value} {last.occurred_at.astimezone(zone).strftime('%a %H:%M')}"
+            if last
+            else ""
+        ),
+        last_result=last.result.value if last else "",
+        last_reason=last.reason if last else "",
+        next=f"{fire.kind.value} {fire.at.astimezone(zone).strftime('%a %H:%M')}" if fire else "",
+        next_source=fire.source if fire else "",
+    )
 
 
 def now_page(c: Console, request: Request) -> Response:
@@ -53,18 +103,21 @@ def now_page(c: Console, request: Request) -> Response:
     known = TrackerState(c.client, c.keys, ttl_s=ttl).get_many(emails)
     asked = last_answers(c.client, c.keys, emails)
     last = OutcomeLog(c.client, c.keys).last_for(emails)
-    upcoming = planned_fires(c.client, c.keys, c.ruleset, now, now + LOOKAHEAD, people=people)
+    upcoming = c.upcoming(now, LOOKAHEAD)
     rows = []
     for p in people:
-        state, answer = known.get(p.email), asked.get(p.email)
-        if answer is not None and (state is None or answer.at > state.at):
-            tracking = "yes" if answer.tracking else "no"
-        elif state is not None:
-            tracking = "yes" if state.tracking else "no"
-        else:
-            tracking = "unknown"
-        fires = upcoming.get(p.email, [])
-        rows.append(Row(p, tracking, state, answer, last.get(p.email), fires[0] if fires else None))
+        fires = upcoming.get(p.email)
+        rows.append(
+            _row(
+                p,
+                known.get(p.email),
+                asked.get(p.email),
+                last.get(p.email),
+                fires[0] if fires else None,
+                now,
+                ttl,
+            )
+        )
     counts = {k: sum(1 for r in rows if r.tracking == k) for k in ("yes", "no", "unknown")}
     zones = sorted({p.timezone for p in c.ruleset.directory.people})
     return c.render(

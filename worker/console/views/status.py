@@ -15,7 +15,6 @@ from worker.console.health import read_health
 from worker.models import Trigger, TriggerKind
 from worker.rules.evaluate import evaluate
 from worker.rules.facts import StaticFacts
-from worker.rules.load import check_ruleset
 
 __all__ = ["health_page", "rules_page"]
 
@@ -64,7 +63,7 @@ def rules_page(c: Console, request: Request) -> Response:
     form = {
         k: q.get(k, "").strip() for k in ("kind", "subject", "source", "at", "tracking", "leave")
     }
-    _ruleset, problems = check_ruleset(c.ruleset.root, default_timezone=c.settings.timezone)
+    problems = c.problems()
     explained = None
     error = ""
     if form["kind"] and form["subject"]:
