@@ -71,6 +71,7 @@ class Console:
     _probe: TrackerProbe | None = field(default=None, init=False)
     _probe_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _upcoming: tuple[datetime, dict[str, list[Planned]]] | None = field(default=None, init=False)
+    _refreshing: bool = field(default=False, init=False)
     _checked: tuple[tuple[tuple[str, int, int], ...], list[str]] | None = field(
         default=None, init=False
     )
@@ -117,16 +118,38 @@ class Console:
             return self._checked[1]
 
     def upcoming(self, now: datetime, lookahead: timedelta) -> dict[str, list[Planned]]:
-        """Planned fires of everyone from ``now`` on: computed at most once a minute (the
-        window is a minute longer, and fires before ``now`` are dropped on every read)."""
+        """Planned fires of everyone from ``now`` on, for the Now page.
+
+        Computed once, then refreshed in the background once a minute (the window is two
+        minutes longer than ``lookahead``, and fires before ``now`` are dropped on every read),
+        so a page never waits for the whole directory's schedules but the first one.
+        """
         with self._probe_lock:
             cached = self._upcoming
-            if cached is None or not (cached[0] <= now < cached[0] + UPCOMING_TTL):
-                fires = planned_fires(
-                    self.client, self.keys, self.ruleset, now, now + lookahead + UPCOMING_TTL
-                )
-                cached = self._upcoming = (now, fires)
+            stale = cached is None or not (cached[0] <= now < cached[0] + UPCOMING_TTL)
+            if stale and cached is not None and not self._refreshing:
+                self._refreshing = True
+                threading.Thread(
+                    target=self._refresh_upcoming, args=(now, lookahead), daemon=True
+                ).start()
+        if cached is None:
+            cached = self._refresh_upcoming(now, lookahead)
         return {email: [f for f in found if f.at > now] for email, found in cached[1].items()}
+
+    def _refresh_upcoming(
+        self, now: datetime, lookahead: timedelta
+    ) -> tuple[datetime, dict[str, list[Planned]]]:
+        try:
+            fires = planned_fires(
+                self.client, self.keys, self.ruleset, now, now + lookahead + 2 * UPCOMING_TTL
+            )
+            fresh = (now, fires)
+            with self._probe_lock:
+                self._upcoming = fresh
+            return fresh
+        finally:
+            with self._probe_lock:
+                self._refreshing = False
 
     def probe(self) -> TrackerProbe:
         """The "ask WebWork" probe, built on first use (raises ConfigError without a token)."""

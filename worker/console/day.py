@@ -182,15 +182,17 @@ def gather_days(
         days[person.email] = Day(person, day, start, end)
     if not days:
         return days
-    needles = _needles(days.values()) if len(days) <= 20 else None
     # the stream is ordered by record time, not by occurred_at (a late or shifted-clock
-    # trigger, as in the demo, is recorded far from it): every entry is looked at
+    # trigger, as in the demo, is recorded far from it): every entry is looked at; for a few
+    # people Redis itself keeps only the entries that mention them
+    log = OutcomeLog(client, keys)
+    texts: Iterable[bytes]
+    if len(days) <= 20:
+        texts = log.search(any_of=_needles(days.values()), scan_limit=scan_limit)
+    else:
+        texts = (raw for _id, raw in log.scan(scan_limit))
     directory = ruleset.directory
-    for _entry_id, raw in OutcomeLog(client, keys).scan(scan_limit):
-        if needles is not None:
-            lowered = raw.lower()
-            if not any(n in lowered for n in needles):
-                continue
+    for raw in texts:
         outcome = Outcome.model_validate_json(raw)
         email = outcome.person
         if email is None:  # ended before the subject was resolved (duplicate, unknown…)
@@ -206,18 +208,21 @@ def gather_days(
     return days
 
 
-def _needles(days: Iterable[Day]) -> list[bytes]:
-    """Lower-case JSON fragments that an outcome of one of these people must contain."""
-    out: list[bytes] = []
+def _needles(days: Iterable[Day]) -> list[str]:
+    """JSON fragments of which an outcome of one of these people contains at least one."""
+    out: list[str] = []
     for d in days:
         p = d.person
-        out.append(f'"person":"{p.email}"'.lower().encode())
+        out.append(_fragment("person", p.email))
         for subject in (p.email, *p.badges, *p.vendor_ids.values(), str(p.user_id or "")):
             if subject:
-                out.append(
-                    json.dumps({"subject": subject}, separators=(",", ":"))[1:-1].lower().encode()
-                )
+                out.append(_fragment("subject", subject))
     return out
+
+
+def _fragment(field: str, value: str) -> str:
+    """``"field":"value"`` exactly as the outcome's compact JSON writes it."""
+    return json.dumps({field: value}, separators=(",", ":"), ensure_ascii=False)[1:-1]
 
 
 def _add_ingress(client: redis.Redis, keys: Keys, ruleset: Ruleset, days: dict[str, Day]) -> None:

@@ -7,7 +7,7 @@ redelivered message that reaches the end twice still leaves exactly one outcome.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import redis
 
@@ -30,6 +30,40 @@ end
 return 0
 """
 
+#: Search one chunk of the stream, newest first, inside Redis: entries whose JSON (lower-cased)
+#: holds every ARGV "all" needle and, if any are given, one of the "any" needles. Returns the
+#: last id looked at, how many were looked at, and the matching JSON texts.
+_SEARCH = """
+local entries = redis.call('XREVRANGE', KEYS[1], ARGV[1], '-', 'COUNT', ARGV[2])
+local nall, nany = tonumber(ARGV[3]), tonumber(ARGV[4])
+local out, last = {}, ''
+for _, entry in ipairs(entries) do
+  last = entry[1]
+  local fields, json = entry[2], nil
+  for j = 1, #fields, 2 do
+    if fields[j] == 'json' then json = fields[j + 1] end
+  end
+  if json then
+    local text = string.lower(json)
+    local ok = true
+    for k = 1, nall do
+      if not string.find(text, ARGV[4 + k], 1, true) then ok = false; break end
+    end
+    if ok and nany > 0 then
+      ok = false
+      for k = 1, nany do
+        if string.find(text, ARGV[4 + nall + k], 1, true) then ok = true; break end
+      end
+    end
+    if ok then out[#out + 1] = json end
+  end
+end
+return {last, #entries, out}
+"""
+
+#: Entries one search call looks at (Redis is busy for about a millisecond per thousand).
+SEARCH_CHUNK = 2_000
+
 #: How long the "outcome recorded for this delivery" guard is kept.
 GUARD_TTL_S = 14 * 86400
 
@@ -44,6 +78,7 @@ class OutcomeLog:
         self.keys = keys
         self.maxlen = maxlen
         self._record = client.register_script(_RECORD)
+        self._search = client.register_script(_SEARCH)
 
     @property
     def stream(self) -> str:
@@ -116,6 +151,42 @@ class OutcomeLog:
             for person, value in zip(people, raw, strict=True)
             if value is not None
         }
+
+    def search(
+        self,
+        *,
+        all_of: Sequence[str] = (),
+        any_of: Sequence[str] = (),
+        scan_limit: int = 100_000,
+    ) -> Iterator[bytes]:
+        """Outcome JSON texts, newest first, that contain (case-insensitively) every one of
+        ``all_of`` and, when given, one of ``any_of``; filtered inside Redis in chunks of
+        :data:`SEARCH_CHUNK`, at most ``scan_limit`` entries looked at. A pre-filter: parse
+        and check the exact fields of what it yields."""
+        start = "+"
+        seen = 0
+        if not all(n.isascii() for n in (*all_of, *any_of)):
+            # Redis's string.lower knows ASCII only: a needle beyond it is matched here
+            for _id, raw in self.scan(scan_limit):
+                text = raw.decode().lower()
+                if all(n.lower() in text for n in all_of) and (
+                    not any_of or any(n.lower() in text for n in any_of)
+                ):
+                    yield raw
+            return
+        needles_all = [n.lower() for n in all_of]
+        needles_any = [n.lower() for n in any_of]
+        while seen < scan_limit:
+            chunk = min(SEARCH_CHUNK, scan_limit - seen)
+            last, looked, found = self._search(
+                keys=[self.stream],
+                args=[start, chunk, len(needles_all), len(needles_any), *needles_all, *needles_any],
+            )
+            seen += int(looked)
+            yield from found
+            if int(looked) < chunk or not last:
+                return
+            start = "(" + (last.decode() if isinstance(last, bytes) else str(last))
 
     def scan(self, limit: int = 100_000) -> Iterator[tuple[str, bytes]]:
         """Raw entries, newest first: ``(stream id, outcome JSON)``, for readers that filter

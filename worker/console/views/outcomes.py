@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -23,19 +24,37 @@ def _filtered(c: Console, request: Request) -> tuple[list[Outcome], dict[str, st
     filters = {k: q.get(k, "").strip() for k in ("result", "person", "source", "rule")}
     if filters["result"] and filters["result"] not in {r.value for r in Result}:
         return [], filters, f"unknown result {filters['result']!r}"
-    needles = [
-        f'"{field}":"{value.lower() if field == "person" else value}"'.encode()
-        for field, value in filters.items()
-        if value
-    ]
+    needles = [_fragment(field, value) for field, value in filters.items() if value]
     found: list[Outcome] = []
-    for _id, raw in OutcomeLog(c.client, c.keys).scan(SEARCHED if needles else SHOWN):
-        if needles and not all(n in raw for n in needles):
+    log = OutcomeLog(c.client, c.keys)
+    texts = (
+        log.search(all_of=needles, scan_limit=SEARCHED)
+        if needles
+        else (raw for _id, raw in log.scan(SHOWN))
+    )
+    for raw in texts:
+        outcome = Outcome.model_validate_json(raw)
+        if not _matches(outcome, filters):
             continue
-        found.append(Outcome.model_validate_json(raw))
+        found.append(outcome)
         if len(found) >= SHOWN:
             break
     return found, filters, None
+
+
+def _fragment(field: str, value: str) -> str:
+    return json.dumps({field: value}, separators=(",", ":"), ensure_ascii=False)[1:-1]
+
+
+def _matches(o: Outcome, filters: dict[str, str]) -> bool:
+    """The exact check after Redis's case-insensitive pre-filter."""
+    person = filters["person"].lower()
+    return (
+        (not filters["result"] or o.result.value == filters["result"])
+        and (not person or (o.person or "").lower() == person)
+        and (not filters["source"] or o.source == filters["source"])
+        and (not filters["rule"] or o.rule == filters["rule"])
+    )
 
 
 def outcomes_page(c: Console, request: Request) -> Response:
