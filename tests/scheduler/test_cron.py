@@ -320,3 +320,26 @@ def test_simulate_shows_cron_fires_at_local_times_on_both_sides_of_dst(
         f"07:30 {zone_after}",
         f"22:00 {zone_after}",
     ]
+
+
+def test_a_missed_cron_fire_is_recorded_with_the_rules_version(
+    settings: Settings, redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    """Down across a 12:00 fire for longer than the grace: `missed`, naming the rules version."""
+    from worker.models import Result
+    from worker.pipeline.outcomes import OutcomeLog
+
+    rules = write_rules(
+        tmp_path / "rules",
+        schedules=[{"name": "noon", "cron": "0 12 * * *", "people": ["ana@example.com"]}],
+    )
+    ruleset = load_ruleset(rules)
+    queue = TriggerQueue(make_broker(redis_client, Keys(settings.namespace)))
+    clock = ManualClock(utc(2026, 3, 30, 9, 0))  # 11:00 CEST
+    Scheduler(settings, redis_client, ruleset, queue, clock=clock).tick()
+    clock.set(utc(2026, 3, 30, 12, 0))  # back at 14:00 CEST
+    report = Scheduler(settings, redis_client, ruleset, queue, clock=clock).tick()
+    assert report.missed == ["schedule:noon:ana@example.com:2026-03-30T12:00"]
+    (outcome,) = OutcomeLog(redis_client, Keys(settings.namespace)).all()
+    assert outcome.result is Result.MISSED
+    assert outcome.rules_version == ruleset.version

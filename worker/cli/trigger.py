@@ -13,11 +13,12 @@ import uuid
 
 import click
 
-from worker.cli._common import redis_or_exit, ruleset_or_exit, settings_or_exit
+from worker.cli._common import redis_or_exit, settings_or_exit
 from worker.cli._time import parse_instant
 from worker.models import Trigger, TriggerKind, utcnow
 from worker.pipeline.broker import TriggerQueue, make_broker
 from worker.rules.evaluate import rule_listens
+from worker.rules.load import check_ruleset
 from worker.rules.messages import suggest
 from worker.rules.ruleset import Ruleset
 from worker.store import Keys
@@ -34,8 +35,12 @@ def _known_sources(ruleset: Ruleset) -> list[str]:
     ]
 
 
-def _check_source(ruleset: Ruleset, source: str) -> str:
+def _check_source(ruleset: Ruleset | None, source: str) -> str:
     source = source.strip()
+    if not 1 <= len(source) <= 200:
+        raise click.BadParameter("must be 1 to 200 characters", param_hint="--source")
+    if ruleset is None:
+        return source
     if source == "manual" or source.startswith("manual:"):
         return source
     known = _known_sources(ruleset)
@@ -95,9 +100,20 @@ def trigger_command(
     Prints the trigger id (see it with `autoclock history --trigger ID`).
     """
     settings = settings_or_exit()
-    ruleset = ruleset_or_exit(settings)
-    source = _check_source(ruleset, source)
-    person = ruleset.directory.resolve(subject, source=source)
+    ruleset, problems = check_ruleset(settings.rules_dir, default_timezone=settings.timezone)
+    if ruleset is None:
+        # the running processes keep their last valid rules: a trigger is still useful
+        click.echo(
+            f"note: the rules in {settings.rules_dir} have {len(problems)} problem(s) (see "
+            "`autoclock rules check`); source and subject not checked, a time without offset "
+            "is read in AUTOCLOCK_TIMEZONE",
+            err=True,
+        )
+        source = _check_source(None, source)
+        person = None
+    else:
+        source = _check_source(ruleset, source)
+        person = ruleset.directory.resolve(subject, source=source)
     zone = person.timezone if person is not None else settings.timezone
     at = parse_instant(at_text, "--at", zone) if at_text else utcnow()
     trigger = Trigger(
@@ -108,12 +124,12 @@ def trigger_command(
         occurred_at=at,
         attributes=_attributes(attr),
     )
-    if person is None:
+    if ruleset is not None and person is None:
         click.echo(
             f"note: {subject!r} is nobody in the people directory; it will end unknown_person",
             err=True,
         )
-    elif not any(rule_listens(rule, trigger) for rule in ruleset.rules):
+    elif ruleset is not None and not any(rule_listens(r, trigger) for r in ruleset.rules):
         click.echo(
             f"note: no rule listens to {kind} from {source}; it will end no_rule "
             "(pass --source, e.g. the source your rules name)",

@@ -344,6 +344,7 @@ class Scheduler:
                         f"of {int(self.grace.total_seconds())} s"
                     ),
                     person=fire.email,
+                    rules_version=self.ruleset.version,  # the schedules that planned it
                 )
             )
             self.claims.complete(fire.id, "missed")
