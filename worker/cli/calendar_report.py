@@ -9,11 +9,12 @@ import click
 import redis
 
 from worker.rules.ruleset import Ruleset
+from worker.scheduler.attendees import unknown_attendees
 from worker.scheduler.calendars import CalendarError, calendar_problems, parse_calendar
 from worker.scheduler.plans import PlanStore
 from worker.store import Keys
 
-__all__ = ["echo_feed_problems", "local_calendar_problems"]
+__all__ = ["echo_feed_problems", "local_calendar_problems", "local_unknown_attendees"]
 
 
 def _uid_lines(text: str) -> dict[str, int]:
@@ -55,6 +56,27 @@ def local_calendar_problems(ruleset: Ruleset) -> tuple[list[str], int]:
             lines.append(f"{path}:{line}: {problem.line(source.name)}")
             skipped += problem.skipped
     return lines, skipped
+
+
+def local_unknown_attendees(ruleset: Ruleset) -> list[str]:
+    """``path:line:`` lines naming attendees of local ``person_by: attendee`` calendar files
+    who are not in the people directory (they get no shift; printed, not an error)."""
+    lines: list[str] = []
+    for source in ruleset.sources.calendars:
+        if source.path is None or source.person_by != "attendee":
+            continue
+        path = Path(source.path)
+        if not path.is_absolute():
+            path = ruleset.root / path
+        try:
+            body = path.read_bytes()
+            calendar = parse_calendar(body)
+        except (OSError, CalendarError):
+            continue  # reported elsewhere
+        where = _uid_lines(body.decode("utf-8", errors="replace"))
+        for item in unknown_attendees(source, calendar, ruleset.directory):
+            lines.append(f"{path}:{where.get(item.uid, 1)}: {item.line(source.name)}")
+    return lines
 
 
 def echo_feed_problems(client: redis.Redis, keys: Keys, ruleset: Ruleset) -> None:

@@ -73,9 +73,10 @@ def check_command(rules_dir: Path | None) -> None:
         count = len(problems)
         click.echo(f"{count} problem{'s' if count != 1 else ''} in {directory}", err=True)
         raise SystemExit(EXIT_PROBLEMS)
-    from worker.cli.calendar_report import local_calendar_problems
+    from worker.cli.calendar_report import local_calendar_problems, local_unknown_attendees
 
     events, skipped = local_calendar_problems(ruleset)
+    events += local_unknown_attendees(ruleset)
     for line in events:
         click.echo(line)
     if skipped:

@@ -1,7 +1,8 @@
-"""``autoclock scheduler`` (leader-elected scheduler) and ``autoclock simulate`` (shadow day)."""
+"""``autoclock scheduler`` (leader-elected scheduler) and ``autoclock simulate`` (shadow days)."""
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 from datetime import date, datetime
@@ -17,7 +18,13 @@ from worker.rules.load import load_ruleset
 from worker.rules.ruleset import Ruleset
 from worker.scheduler.clock import Clock, SimulatedClock, SystemClock
 from worker.scheduler.loop import Scheduler
-from worker.scheduler.simulate import render, simulate_day
+from worker.scheduler.simulate import (
+    DayReport,
+    render,
+    render_range,
+    simulate_range,
+    trigger_records,
+)
 from worker.settings import Settings
 from worker.store import Keys
 
@@ -33,6 +40,9 @@ from ._live import live_rules
 __all__ = ["COMMANDS", "scheduler", "simulate"]
 
 log = get_logger(__name__)
+
+#: Longest range ``simulate --from/--to`` accepts (a little over a year).
+MAX_SIMULATED_DAYS = 400
 
 
 def _ruleset_or_exit(settings: Settings, rules_dir: Path | None) -> Ruleset:
@@ -143,30 +153,85 @@ def scheduler(
 @click.option(
     "--date",
     "day",
-    required=True,
+    default=None,
     type=click.DateTime(formats=["%Y-%m-%d"]),
     help="The day to simulate (each person's local day), YYYY-MM-DD.",
 )
+@click.option(
+    "--from",
+    "first",
+    default=None,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="First day of a range (with --to), YYYY-MM-DD.",
+)
+@click.option(
+    "--to",
+    "last",
+    default=None,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Last day of a range, inclusive (with --from).",
+)
 @click.option("--person", default=None, help="Only this person (email).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON object per trigger and line (id, person, kind, source, local_time, utc,"
+    " summary, action); problems go to stderr.",
+)
 @click.option(
     "--rules-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Rules directory (default: AUTOCLOCK_RULES_DIR).",
 )
-def simulate(day: datetime, person: str | None, rules_dir: Path | None) -> None:
-    """Shadow mode: every trigger the scheduler would produce that day, and the rules' decision.
+def simulate(
+    day: datetime | None,
+    first: datetime | None,
+    last: datetime | None,
+    person: str | None,
+    as_json: bool,
+    rules_dir: Path | None,
+) -> None:
+    """Shadow mode: every trigger the scheduler would produce on a day (--date) or on the
+    days --from .. --to, and the rules' decision. No API calls, nothing enqueued, no Redis.
 
-    No API calls, nothing enqueued, no Redis needed.
+    Exits 1 when the result is incomplete: a calendar feed could not be read, or an event
+    (or an attendee of a person_by: attendee feed) maps to nobody.
     """
+    if day is not None and (first is not None or last is not None):
+        raise click.UsageError("give --date, or --from and --to, not both")
+    if day is None and (first is None or last is None):
+        raise click.UsageError("give --date D, or --from D --to D")
+    start: date = (day or first or datetime.min).date()
+    end: date = (day or last or datetime.min).date()
+    if end < start:
+        raise click.BadParameter("is before --from", param_hint="--to")
+    if (end - start).days > MAX_SIMULATED_DAYS:
+        raise click.BadParameter(f"at most {MAX_SIMULATED_DAYS} days", param_hint="--to")
     settings = settings_or_exit()
     ruleset = _ruleset_or_exit(settings, rules_dir)
-    target: date = day.date()
     try:
-        report = simulate_day(ruleset, target, person=person)
+        report = simulate_range(ruleset, start, end, person=person)
     except LookupError as exc:
         raise click.BadParameter(str(exc.args[0]), param_hint="--person") from None
-    click.echo(render(report), nl=False)
+    if as_json:
+        for record in trigger_records(report):
+            click.echo(json.dumps(record, ensure_ascii=False))
+        for line in report.problems:
+            click.echo(f"autoclock: {line}", err=True)
+    elif start == end:
+        single = DayReport(day=start, people=report.people, problems=report.problems)
+        click.echo(render(single), nl=False)
+    else:
+        click.echo(render_range(report), nl=False)
+    if report.failed:
+        click.echo(
+            f"autoclock: the simulation is incomplete: {len(report.feed_failures)} feed(s) failed,"
+            f" {len(report.unmapped)} event(s)/attendee(s) map to nobody",
+            err=True,
+        )
+        raise SystemExit(1)
 
 
 COMMANDS: list[click.Command] = [scheduler, simulate]

@@ -1,7 +1,9 @@
-"""Shadow mode: every trigger the scheduler would produce on one day, and what the rules decide.
+"""Shadow mode: every trigger the scheduler would produce on some days, and what the rules decide.
 
-For each person, the day is their own local calendar day ``[00:00, 24:00)``. Calendar feeds
-are read (file, or one plain GET of the URL), schedules expanded, and each trigger evaluated
+For each person, a day is their own local calendar day ``[00:00, 24:00)``; a range of days
+is simulated in one pass (each feed read, parsed and expanded once). Calendar feeds are read
+(file, or one fetch of the URL with the scheduler's limits), schedules expanded, and each
+trigger evaluated
 with :func:`worker.rules.evaluate.evaluate` and :class:`~worker.rules.facts.StaticFacts`
 (holidays from the ``holidays`` package; leave and tracker state unknown). Nothing touches
 WebWork or Redis, and nothing is enqueued.
@@ -9,9 +11,10 @@ WebWork or Redis, and nothing is enqueued.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import httpx
 
@@ -20,12 +23,22 @@ from worker.rules.evaluate import Decision, evaluate
 from worker.rules.facts import Facts, StaticFacts
 from worker.rules.ruleset import Ruleset
 from worker.rules.schema import CalendarSource
-from worker.scheduler.calendars import CalendarError, calendar_fires, parse_calendar
+from worker.scheduler.attendees import unknown_attendees
+from worker.scheduler.calendars import CalendarError, calendar_fires, expand, parse_calendar
 from worker.scheduler.feeds import FeedError, download
 from worker.scheduler.fires import Fire
 from worker.scheduler.schedules import schedule_fires
 
-__all__ = ["DayReport", "PersonDay", "render", "simulate_day"]
+__all__ = [
+    "DayReport",
+    "PersonDay",
+    "RangeReport",
+    "render",
+    "render_range",
+    "simulate_day",
+    "simulate_range",
+    "trigger_records",
+]
 
 FeedReader = Callable[[CalendarSource], bytes]
 
@@ -53,21 +66,67 @@ def _local_day(day: date, person: Person) -> tuple[datetime, datetime]:
     return start, end
 
 
-def simulate_day(
+@dataclass
+class RangeReport:
+    """Every trigger of ``first``..``last`` (each person's local days), per person, plus:
+
+    ``feed_failures``: calendars that could not be read or parsed (their shifts are missing);
+    ``unmapped``: calendar events, or attendees of ``person_by: attendee`` feeds, that map to
+    nobody in the directory (their shifts would never fire for that person);
+    ``problems``: every report line, the two above included.
+    """
+
+    first: date
+    last: date
+    people: list[PersonDay] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    feed_failures: list[str] = field(default_factory=list)
+    unmapped: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        """True when the simulation is known to be incomplete (exit 1)."""
+        return bool(self.feed_failures or self.unmapped)
+
+    def note(self, line: str) -> None:
+        if line not in self.problems:
+            self.problems.append(line)
+
+
+def _unknown_attendees(
+    source: CalendarSource, calendar: Any, ruleset: Ruleset, first: date, last: date
+) -> list[str]:
+    """Attendees of ``person_by: attendee`` events in the window who are not in the directory."""
+    if source.person_by != "attendee":
+        return []
+    in_window = {occ.uid for occ in expand(calendar, first, last).occurrences if not occ.cancelled}
+    return [
+        item.line(source.name)
+        for item in unknown_attendees(source, calendar, ruleset.directory)
+        if item.uid in in_window
+    ]
+
+
+def simulate_range(
     ruleset: Ruleset,
-    day: date,
+    first: date,
+    last: date,
     *,
     person: str | None = None,
     facts: Facts | None = None,
     read_feed: FeedReader | None = None,
-) -> DayReport:
-    """The triggers of ``day`` for everyone (or the person with email ``person``).
+) -> RangeReport:
+    """The triggers of the days ``first``..``last`` (inclusive) for everyone (or ``person``).
 
-    ``read_feed`` returns a calendar source's ICS body (default: read the file or GET the
-    URL once); a feed that cannot be read is listed in ``problems``, not fatal.
+    Each feed is read and parsed once and expanded once for the whole range; each person's
+    days are their own local days. ``read_feed`` returns a calendar source's ICS body
+    (default: read the file or fetch the URL, with the scheduler's limits); a feed that
+    cannot be read is a ``feed_failures`` entry, not fatal.
     """
+    if last < first:
+        raise ValueError("the last day is before the first")
     facts = facts or StaticFacts()
-    report = DayReport(day=day)
+    report = RangeReport(first=first, last=last)
     if person is not None:
         found = ruleset.directory.by_email(person)
         if found is None:
@@ -76,31 +135,81 @@ def simulate_day(
     else:
         people = list(ruleset.directory.people)
     calendars = []
-    with httpx.Client(timeout=15.0, follow_redirects=True) as http:
+    with httpx.Client(timeout=15.0, follow_redirects=False) as http:
         reader = read_feed or (lambda s: download(s, ruleset.root, http)[0])
         for source in ruleset.sources.calendars:
             try:
                 calendars.append((source, parse_calendar(reader(source))))
             except (FeedError, CalendarError) as exc:
-                report.problems.append(f"calendar {source.name}: {exc}")
-    for who in people:
-        start, end = _local_day(day, who)
-        lo, hi = start - timedelta(microseconds=1), end - timedelta(microseconds=1)
-        fires = schedule_fires(ruleset.sources.schedules, ruleset.directory, lo, hi, people=[who])
-        for source, calendar in calendars:
-            plan = calendar_fires(source, calendar, ruleset.directory, lo, hi, people=[who])
-            fires.extend(plan.fires)
-            # events skipped or tolerated concern everyone; "maps to nobody" only everyone
-            lines = plan.problems if person is None else [e.line(source.name) for e in plan.events]
-            report.problems.extend(p for p in lines if p not in report.problems)
-        fires.sort(key=lambda f: (f.at, f.id))
-        entry = PersonDay(person=who, start=start, end=end)
-        for fire in fires:
-            entry.items.append(
-                (fire, evaluate(fire.trigger, who, ruleset, now=fire.at, facts=facts))
-            )
-        report.people.append(entry)
+                line = f"calendar {source.name}: {exc}"
+                report.feed_failures.append(line)
+                report.note(line)
+    windows = {p.email: (_local_day(first, p)[0], _local_day(last, p)[1]) for p in people}
+    lo = min((w[0] for w in windows.values()), default=datetime.now(UTC))
+    hi = max((w[1] for w in windows.values()), default=lo)
+    lo, hi = lo - timedelta(microseconds=1), hi - timedelta(microseconds=1)
+    fires = schedule_fires(ruleset.sources.schedules, ruleset.directory, lo, hi, people=people)
+    for source, calendar in calendars:
+        plan = calendar_fires(source, calendar, ruleset.directory, lo, hi, people=people)
+        fires.extend(plan.fires)
+        # events skipped or tolerated concern everyone; "maps to nobody" only everyone
+        lines = plan.problems if person is None else [e.line(source.name) for e in plan.events]
+        for line in lines:
+            report.note(line)
+            if person is None and line.endswith("maps to nobody"):
+                report.unmapped.append(line)
+        if person is None:
+            span = (first - timedelta(days=1), last + timedelta(days=2))
+            for line in _unknown_attendees(source, calendar, ruleset, *span):
+                report.note(line)
+                report.unmapped.append(line)
+    fires.sort(key=lambda f: (f.at, f.id))
+    entries = {
+        p.email: PersonDay(person=p, start=windows[p.email][0], end=windows[p.email][1])
+        for p in people
+    }
+    for fire in fires:
+        entry = entries.get(fire.email)
+        if entry is None or not entry.start <= fire.at < entry.end:
+            continue
+        decision = evaluate(fire.trigger, entry.person, ruleset, now=fire.at, facts=facts)
+        entry.items.append((fire, decision))
+    report.people = [entries[p.email] for p in people]
     return report
+
+
+def simulate_day(
+    ruleset: Ruleset,
+    day: date,
+    *,
+    person: str | None = None,
+    facts: Facts | None = None,
+    read_feed: FeedReader | None = None,
+) -> DayReport:
+    """The triggers of ``day`` for everyone (or the person with email ``person``)."""
+    found = simulate_range(ruleset, day, day, person=person, facts=facts, read_feed=read_feed)
+    return DayReport(day=day, people=found.people, problems=found.problems)
+
+
+def trigger_records(report: RangeReport) -> Iterator[dict[str, Any]]:
+    """One plain object per trigger (``simulate --json``), in each person's time order."""
+    for entry in report.people:
+        for fire, decision in entry.items:
+            local = fire.at.astimezone(entry.person.zone)
+            attributes = fire.trigger.attributes
+            yield {
+                "id": fire.id,
+                "person": entry.person.email,
+                "kind": fire.trigger.kind.value,
+                "source": fire.trigger.source,
+                "local_time": local.isoformat(),
+                "timezone": entry.person.timezone,
+                "utc": fire.at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                "summary": attributes.get("summary") or attributes.get("scheduled") or "",
+                "action": decision.verb.value if decision.verb is not None else None,
+                "rule": decision.rule,
+                "reason": decision.reason,
+            }
 
 
 def _decision(decision: Decision) -> str:
@@ -130,6 +239,33 @@ def render(report: DayReport) -> str:
             mark = f"{shift:+d}d" if shift else "   "
             lines.append(
                 f"  {local:%H:%M} {local.tzname():<5} {utc:%H:%M}Z{mark}  "
+                f"{fire.trigger.kind.value:<11}  {fire.trigger.source:<24} "
+                f"{detail[:24]:<24}  -> {_decision(decision)}"
+            )
+        lines.append("")
+    if report.problems:
+        lines.append("Problems:")
+        lines.extend(f"  - {p}" for p in report.problems)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def render_range(report: RangeReport) -> str:
+    """A range as text: one block per person, each trigger with its local date and time."""
+    lines = [
+        f"Simulated {report.first.isoformat()} to {report.last.isoformat()} - decisions only:"
+        " no API calls, nothing enqueued",
+        "",
+    ]
+    for entry in report.people:
+        who = entry.person
+        lines.append(f"{who.display}  [{who.timezone}]  {len(entry.items)} trigger(s)")
+        for fire, decision in entry.items:
+            local = fire.at.astimezone(who.zone)
+            utc = fire.at.astimezone(UTC)
+            attributes = fire.trigger.attributes
+            detail = attributes.get("summary") or attributes.get("scheduled", "")
+            lines.append(
+                f"  {local:%Y-%m-%d %H:%M} {local.tzname():<5} {utc:%Y-%m-%d %H:%M}Z  "
                 f"{fire.trigger.kind.value:<11}  {fire.trigger.source:<24} "
                 f"{detail[:24]:<24}  -> {_decision(decision)}"
             )
