@@ -25,7 +25,7 @@ from worker.pipeline.broker import TriggerQueue, make_broker
 from worker.rules.loader import load_ruleset
 from worker.rules.schema import CalendarSource
 from worker.scheduler.clock import SimulatedClock
-from worker.scheduler.feeds import FeedError, FeedFetcher, download
+from worker.scheduler.feeds import FeedError, FeedFetcher, _redirect_target, download
 from worker.scheduler.loop import Scheduler
 from worker.settings import Settings
 from worker.store import Keys
@@ -279,3 +279,22 @@ def test_a_slow_feed_delays_no_fire(
     assert [t["id"] for t in triggers] == [f"schedule:nine:ana@example.com:{nine.date()}"], triggers
     assert waited < 3 + 2 * settings.scheduler_tick_s + 1.5
     assert still_dripping, "the feed fetch should still have been hanging"
+
+
+@pytest.mark.parametrize(
+    ("start", "location", "outcome"),
+    [
+        ("https://feeds.example.com/a.ics", "http://feeds.example.com/b.ics", "down from https"),
+        ("https://feeds.example.com/a.ics", "ftp://feeds.example.com/b.ics", "ftp URL refused"),
+        ("https://feeds.example.com/a.ics", "javascript:alert(1)", "javascript URL refused"),
+        ("https://feeds.example.com/a.ics", "", "without a Location"),
+        ("http://feeds.example.com/a.ics", "https://cdn.example.com/b.ics", None),
+        ("https://feeds.example.com/dir/a.ics", "b.ics", None),
+    ],
+)
+def test_redirect_targets(start: str, location: str, outcome: str | None) -> None:
+    if outcome is None:
+        assert _redirect_target(start, location).startswith(("https://", "http://"))
+    else:
+        with pytest.raises(FeedError, match=outcome):
+            _redirect_target(start, location)
