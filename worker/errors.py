@@ -14,8 +14,10 @@ The tree, and what the actors do with each branch::
         ├── Unauthorized        401: token expired or revoked            (final, loud)
         ├── Forbidden           403: not owner/executive manager         (final, loud)
         ├── RateLimited         429, carries ``retry_after_s``           (pause everyone, retry)
-        ├── Transient           network error, timeout, 5xx              (retry with backoff)
-        └── Rejected            any other 4xx, with the API's message    (final)
+        ├── Transient           network error, timeout, 5xx              (retry until the deadline)
+        └── Rejected            any other 4xx, with the API's message    (final, dead-lettered)
+            └── Unconfirmed     start/stop refused in words no pattern knows: the caller
+                                decides from current-data (already/not tracking, or Rejected)
 
 Messages never contain the WebWork token or webhook secrets.
 """
@@ -35,6 +37,7 @@ __all__ = [
     "RulesError",
     "Transient",
     "Unauthorized",
+    "Unconfirmed",
     "WebWorkError",
 ]
 
@@ -126,8 +129,32 @@ class RateLimited(WebWorkError):
 
 
 class Transient(WebWorkError):
-    """A network error, a timeout or a 5xx: worth retrying."""
+    """A network error, a timeout or a 5xx: worth retrying.
+
+    ``maybe_applied`` is False only when the failure proves the request had no effect: the
+    connection was never made (refused, connect or pool timeout), or a 503, which maintenance
+    mode and load balancers answer before the application runs. Otherwise (a timeout after
+    sending, a dropped connection, 500/502/504) the request may have taken effect.
+    """
+
+    def __init__(
+        self,
+        description: str,
+        *,
+        status: int | None = None,
+        api_message: str | None = None,
+        latency_ms: float | None = None,
+        maybe_applied: bool = True,
+    ) -> None:
+        self.maybe_applied = maybe_applied
+        super().__init__(description, status=status, api_message=api_message, latency_ms=latency_ms)
 
 
 class Rejected(WebWorkError):
     """Any other 4xx: the API refused the request for a reason retrying won't fix."""
+
+
+class Unconfirmed(Rejected):
+    """A start/stop refused with a conflict status in words no pattern matches, raised when
+    the caller asked to confirm the cause itself (``confirm=False``): whether a tracker runs
+    decides between already/not tracking and a real rejection. Nothing was applied."""

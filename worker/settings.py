@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     )
     webwork_rpm: int = Field(60, ge=1, le=100_000, validation_alias=_env("WEBWORK_RPM"))
     """WEBWORK_RPM: requests per minute per token, shared by every worker (WebWork: 60)."""
+    webwork_burst: int = Field(1, ge=1, le=100_000, validation_alias=_env("WEBWORK_BURST"))
+    """WEBWORK_BURST: calls that may go at once within the per-minute budget (1: evenly spaced)."""
     webwork_timeout_s: float = Field(10.0, gt=0, validation_alias=_env("WEBWORK_TIMEOUT_S"))
     webwork_conflict_statuses: list[int] = Field(
         [400, 409, 422], validation_alias=_env("WEBWORK_CONFLICT_STATUSES")
@@ -100,7 +102,8 @@ class Settings(BaseSettings):
     # Worker and delivery guarantees
     worker_threads: int = Field(8, ge=1, le=256, validation_alias=_env("AUTOCLOCK_WORKER_THREADS"))
     max_attempts: int = Field(6, ge=1, le=50, validation_alias=_env("AUTOCLOCK_MAX_ATTEMPTS"))
-    """AUTOCLOCK_MAX_ATTEMPTS: API attempts per action on transient errors before it fails."""
+    """AUTOCLOCK_MAX_ATTEMPTS: API calls per action without a deadline (a replay with
+    --no-deadline) before a transient error fails it; actions with a deadline retry until it."""
     max_backoff_s: float = Field(300.0, gt=0, validation_alias=_env("AUTOCLOCK_MAX_BACKOFF_S"))
     dedupe_ttl_s: int = Field(7 * 86400, ge=60, validation_alias=_env("AUTOCLOCK_DEDUPE_TTL_S"))
     known_state_ttl_s: int = Field(900, ge=0, validation_alias=_env("AUTOCLOCK_KNOWN_STATE_TTL_S"))

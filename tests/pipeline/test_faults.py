@@ -31,7 +31,7 @@ from tests.pipeline.processes import (
     worker_env,
 )
 from worker.errors import QueueUnavailable
-from worker.models import Result, Trigger, TriggerKind, utcnow
+from worker.models import Action, Result, Trigger, TriggerKind, Verb, utcnow
 from worker.pipeline.broker import TriggerQueue, make_broker
 from worker.pipeline.dlq import DeadLetters
 from worker.pipeline.outcomes import OutcomeLog
@@ -185,8 +185,9 @@ def test_api_down_then_back_every_action_retries_and_applies_once(
 def test_api_down_past_the_deadline_expires_or_dead_letters_and_replay_applies(
     sandbox_factory, redis_client, redis_url, namespace, tmp_path: Path
 ):
-    """An outage longer than a rule's deadline ends as `expired`; one longer than the retry
-    budget ends as `failed` in the dead-letter store, and `autoclock dlq replay` applies it."""
+    """An outage longer than a rule's deadline ends as `expired`; one within the deadline is
+    retried however many calls it takes; a replay without a deadline gives up after
+    AUTOCLOCK_MAX_ATTEMPTS calls as `failed` in the dead-letter store, and a replay applies it."""
     sandbox = sandbox_factory(seed=Seed.synthetic(4), rpm=0)
     short = {
         "policy": {"max_delay": "2h"},
@@ -227,25 +228,54 @@ def test_api_down_past_the_deadline_expires_or_dead_letters_and_replay_applies(
         assert wait_until(lambda: len(log.all()) >= 2, 30), worker.log_tail()
     finally:
         worker.stop()
-    # 2. Down longer than the retry budget (2 attempts): failed, dead-lettered, replayed.
+    # 2. Down for more calls than AUTOCLOCK_MAX_ATTEMPTS while the rule's deadline (2 h) is
+    #    far ahead: the stop keeps retrying, nothing is dead-lettered, and it applies once
+    #    WebWork is back. (Issue 12: transient errors retry until the deadline; before, two
+    #    failed calls sent it to the dead-letter store for a manual replay.)
     sandbox.control.set_tracker(user_id=1002, source="api")  # a tracker to stop
     stop = badge(2, 0, TriggerKind.BADGE_OUT, prefix="doomed")
     env = _env(sandbox, redis_url, namespace, tmp_path, rules, AUTOCLOCK_MAX_ATTEMPTS="2")
     worker = start_worker(env, tmp_path / "worker-2.log")
     try:
+        failing = _calls_failing(sandbox.control, 503)
         sandbox.control.set_faults(outage=True)
         queue.enqueue(stop)
+        assert wait_until(lambda: _calls_failing(sandbox.control, 503) >= failing + 4, 30)
+        assert len(log.all()) == 2
+        assert DeadLetters(redis_client, keys).list() == []
+        sandbox.control.set_faults(outage=False)
         assert wait_until(lambda: len(log.all()) >= 3, 30), worker.log_tail()
+        # 3. A replay without a deadline (`dlq replay --no-deadline`) is bounded by
+        #    AUTOCLOCK_MAX_ATTEMPTS instead: during an outage it ends `failed` in the
+        #    dead-letter store again, and a replay once WebWork is back applies it.
+        sandbox.control.set_tracker(user_id=1003, source="api")
+        replayed = badge(3, 0, TriggerKind.BADGE_OUT, prefix="replayed")
+        DeadLetters(redis_client, keys).add(
+            Action(
+                trigger=replayed,
+                delivery_id="dead-letter-00000001",
+                person=synthetic_email(3),
+                user_id=1003,
+                verb=Verb.STOP,
+                rule="out",
+            ),
+            Result.FAILED,
+            "an earlier failure",
+        )
+        sandbox.control.set_faults(outage=True)
+        replay_all = [AUTOCLOCK, "dlq", "replay", "--all", "--no-deadline"]
+        subprocess.run(replay_all, env=env, capture_output=True, check=True)
+        assert wait_until(lambda: len(log.all()) >= 4, 30), worker.log_tail()
         sandbox.control.set_faults(outage=False)
         listed = subprocess.run(
             [AUTOCLOCK, "dlq", "list", "--json"], env=env, capture_output=True, check=True
         )
         letters = [json.loads(line) for line in listed.stdout.splitlines()]
         assert [(d["result"], d["action"]["trigger"]["id"]) for d in letters] == [
-            ("failed", stop.id)
+            ("failed", replayed.id)
         ]
-        subprocess.run([AUTOCLOCK, "dlq", "replay", "--all"], env=env, check=True)
-        assert wait_until(lambda: len(log.all()) >= 4, 30), worker.log_tail()
+        subprocess.run(replay_all, env=env, capture_output=True, check=True)
+        assert wait_until(lambda: len(log.all()) >= 5, 30), worker.log_tail()
     finally:
         worker.stop()
 
@@ -256,10 +286,14 @@ def test_api_down_past_the_deadline_expires_or_dead_letters_and_replay_applies(
     assert by_trigger == {
         "late-0": [Result.EXPIRED],
         "late-1": [Result.EXPIRED],
-        stop.id: [Result.FAILED, Result.STOPPED],
+        stop.id: [Result.STOPPED],
+        replayed.id: [Result.FAILED, Result.STOPPED],
     }
+    failed = next(o for o in outcomes if o.result is Result.FAILED)
+    assert failed.attempts == 2
+    assert "gave up after 2 calls (no deadline)" in failed.reason
     effects = effects_by_user(sandbox.control.calls())
-    assert effects == {1002: ["stopped"]}
+    assert effects == {1002: ["stopped"], 1003: ["stopped"]}
     assert sandbox.control.state().trackers == []
     assert DeadLetters(redis_client, keys).list() == []
 

@@ -60,3 +60,35 @@ def test_a_reserved_slot_is_kept_for_its_holder(redis_client, namespace):
         assert limiter.wait_ms(f"c{i}") > wait
     time.sleep(wait / 1000 + 0.05)
     assert limiter.wait_ms("b") == 0
+
+
+@pytest.mark.parametrize(("rpm", "burst"), [(10, 10), (60, 5), (60, 60)])
+def test_a_burst_goes_at_once_and_no_window_holds_more_than_rpm(
+    redis_client, namespace, rpm, burst
+):
+    """WEBWORK_BURST: up to `burst` calls at once; still ≤ rpm calls in any 60 s (+ grace)."""
+    limiter = RateLimiter(redis_client, Keys(namespace), rpm=rpm, burst=burst)
+    now = time.monotonic() * 1000
+    slots = sorted(time.monotonic() * 1000 + limiter.wait_ms(f"h{i}") for i in range(2 * rpm))
+    assert sum(1 for s in slots if s - now < 50) == burst  # the burst went at once
+    # a call leaves between its slot and slot + grace; clocks differ by a few ms
+    window = 60_000 + GRACE_MS - 10
+    most = max(sum(1 for s in slots if start <= s < start + window) for start in slots)
+    assert most <= rpm
+    if burst == rpm:  # a full burst: the ideal, one minute (plus the grace) per rpm calls
+        assert slots[-1] - now == pytest.approx(60_000 + GRACE_MS, abs=100)
+
+
+def test_25_calls_at_10_rpm_with_a_burst_of_10_take_about_2_minutes(redis_client, namespace):
+    """The case from issue 12: evenly spaced, 25 calls at 10 rpm need 163 s of slots; with
+    WEBWORK_BURST=10 they need 122 s (two full windows plus the grace)."""
+    spaced = RateLimiter(redis_client, Keys(namespace + "-a"), rpm=10)
+    burst = RateLimiter(redis_client, Keys(namespace + "-b"), rpm=10, burst=10)
+    last_spaced = max(spaced.wait_ms(f"s{i}") for i in range(25))
+    last_burst = max(burst.wait_ms(f"b{i}") for i in range(25))
+    print(
+        f"25 calls at 10 rpm: last slot after {last_spaced / 1000:.0f} s evenly spaced, "
+        f"{last_burst / 1000:.0f} s with a burst of 10"
+    )
+    assert 160_000 < last_spaced < 166_000
+    assert 120_000 <= last_burst <= 124_000

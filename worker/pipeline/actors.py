@@ -12,10 +12,10 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import dramatiq
@@ -33,6 +33,7 @@ from worker.errors import (
     Rejected,
     Transient,
     Unauthorized,
+    Unconfirmed,
     WebWorkError,
 )
 from worker.logs import get_logger
@@ -47,16 +48,28 @@ from worker.models import (
     clamp_note,
 )
 from worker.pipeline.broker import ACTIONS_QUEUE, APPLY_ACTION, EVALUATE_TRIGGER, TRIGGERS_QUEUE
-from worker.pipeline.context import Context
+from worker.pipeline.context import CONFIRM_WAIT_MS, Context
+from worker.pipeline.ledger import Refusal
+from worker.pipeline.limiter import SHORT_WAIT_MS
 from worker.rules.evaluate import Decision, evaluate
 
-__all__ = ["ACTOR_OPTIONS", "REDIS_OUTAGE", "Actors", "declare_actors", "send_action"]
+__all__ = [
+    "ACTOR_OPTIONS",
+    "GUARDS",
+    "ON_ERROR",
+    "REDIS_OUTAGE",
+    "Actors",
+    "backoff_ms",
+    "declare_actors",
+    "send_action",
+]
 
 log = get_logger(__name__)
 
 #: Explicit options for both actors. Only ``dramatiq.Retry`` is retried (our own waits and
-#: backoffs, bounded by the action's deadline and AUTOCLOCK_MAX_ATTEMPTS); anything else has
-#: already been recorded as an outcome. ``max_age`` is a backstop far beyond any deadline.
+#: backoffs, bounded by the action's deadline, or AUTOCLOCK_MAX_ATTEMPTS without one);
+#: anything else has already been recorded as an outcome. ``max_age`` is a backstop far
+#: beyond any deadline.
 ACTOR_OPTIONS: dict[str, Any] = {
     "max_retries": 10_000,
     "min_backoff": 200,
@@ -79,6 +92,8 @@ REDIS_OUTAGE = threading.Event()
 
 #: Waiting for a person's interrupted action to be resolved: retry after this long (ms).
 PENDING_RETRY_MS = 1_000
+#: A transient error's last retry comes this long (ms) after the deadline at the latest.
+DEADLINE_MARGIN_MS = 100
 
 
 @dataclass(frozen=True)
@@ -253,8 +268,8 @@ def _evaluate(ctx: Context, broker: RedisBroker, trigger: Trigger, delivery: str
         raise dramatiq.Retry("rate limited", delay=int(exc.retry_after_s * 1000)) from None
     except Transient as exc:
         if _retries() + 1 < ctx.settings.max_attempts:
-            delay = min(ctx.settings.max_backoff_s * 1000, 1000 * 2 ** _retries())
-            raise dramatiq.Retry("a fact could not be read", delay=_jitter(delay)) from None
+            delay = backoff_ms(_retries() + 1, ctx.settings.max_backoff_s)
+            raise dramatiq.Retry("a fact could not be read", delay=delay) from None
         # never guess: clocking in someone on approved leave costs money
         record(Result.FAILED, f"could not read the facts the rules need (leave): {exc}")
     except redis.RedisError:
@@ -269,8 +284,16 @@ def _why_not(decision: Decision) -> str:
     return decision.why_not()
 
 
+Verdict = tuple[Result, str] | None
+"""What a guard decided: the action ends here with this result and reason, or None (go on)."""
+
+
 class _Apply:
-    """One delivery of one action, from the guards to the recorded outcome."""
+    """One delivery of one action, from the guards to the recorded outcome.
+
+    ``attempts`` on the outcome counts the WebWork calls this action made across all its
+    deliveries: start/stop and the current-data calls that confirmed them.
+    """
 
     def __init__(self, ctx: Context, action: Action) -> None:
         self.ctx = ctx
@@ -278,6 +301,14 @@ class _Apply:
         self.status: int | None = None
         self.latency_ms: float | None = None
         self.api_message: str | None = None
+        self.in_flight = False
+        """An earlier delivery's start/stop may have been applied (its answer was lost)."""
+        self.sending = False
+        """The start/stop itself is under way (not a current-data call)."""
+
+    @property
+    def verb(self) -> str:
+        return self.action.verb.value
 
     def run(self) -> None:
         ctx, action = self.ctx, self.action
@@ -310,98 +341,87 @@ class _Apply:
         return True
 
     def guarded(self) -> None:
-        ctx, action = self.ctx, self.action
+        """The guards (under the person's lock), then the call; errors map to outcomes."""
         if self.already_done():
             return
-        pending = ctx.ledger.pending(action.person)
-        if pending is not None and pending != action.key:
-            # An earlier action of this person was interrupted mid-call (its worker died, or
-            # a transient error): its effect is unknown until it is redelivered and resolved.
-            raise dramatiq.Retry(
-                "an interrupted action of this person is pending", delay=_jitter(PENDING_RETRY_MS)
-            )
-        in_flight = ctx.ledger.in_flight(action.key)
-        if not in_flight and self.expired():
-            return
-        last = ctx.ledger.last_applied(action.person)
-        if not in_flight and last is not None and action.trigger.occurred_at < last:
-            self.finish(
-                Result.SUPERSEDED, f"a newer trigger ({last.isoformat()}) was already applied"
-            )
-            return
-        known = None if in_flight else ctx.state.get(action.person)
-        if known is not None:
-            want = action.verb is Verb.START
-            if known.tracking == want:
-                result = Result.ALREADY_TRACKING if want else Result.NOT_TRACKING
-                self.finish(
-                    result,
-                    f"known state from {known.source} at "
-                    f"{known.at.isoformat()}; no API call needed",
-                    refresh_state=False,  # a cached answer must not extend its own life
-                )
+        self.in_flight = self.ctx.ledger.in_flight(self.action.key)
+        for guard in GUARDS:
+            verdict = guard(self)
+            if verdict is not None:
+                # a guard's answer comes from what is known: it must not refresh that
+                self.finish(*verdict, refresh_state=False)
                 return
         try:
-            self.call()
-        except Backpressure as exc:
-            raise dramatiq.Retry("waiting for API budget", delay=exc.delay_ms) from None
-        except RateLimited as exc:
-            ctx.ledger.not_in_flight(action.key, action.person)  # a 429 applied nothing
-            ctx.limiter.pause(exc.retry_after_s)
-            raise dramatiq.Retry("rate limited", delay=int(exc.retry_after_s * 1000)) from None
-        except AlreadyTracking as exc:
-            self.note(exc)
-            self.finish(Result.ALREADY_TRACKING, f"WebWork: already tracking ({exc})")
-        except NotTracking as exc:
-            self.note(exc)
-            self.finish(Result.NOT_TRACKING, f"WebWork: nothing running ({exc})")
-        except Transient as exc:
-            self.note(exc)
-            self.transient(exc)
-        except (Unauthorized, Forbidden) as exc:
-            self.note(exc)
-            self.fail(Result.FAILED, f"WebWork refused the token: {exc}")
-        except Rejected as exc:
-            self.note(exc)
-            self.fail(Result.REJECTED, f"WebWork rejected the request: {exc}")
-        except WebWorkError as exc:
-            self.note(exc)
-            self.fail(Result.FAILED, str(exc))
-        except redis.RedisError:
-            raise  # not the action's fault: retried once Redis answers
-        except Exception as exc:
-            log.exception("apply failed")
-            self.fail(Result.FAILED, f"{type(exc).__name__}: {exc}")
+            self.apply()
+        except (dramatiq.Retry, redis.RedisError):
+            raise  # Redis: not the action's fault, retried once Redis answers
+        except Exception as exc:  # every error ends in an outcome
+            self.on_error(exc)
 
-    def call(self) -> None:
+    def on_error(self, exc: Exception) -> None:
+        for kind, handler in ON_ERROR:
+            if isinstance(exc, kind):
+                handler(self, exc)
+                return
+        log.exception("apply failed")
+        self.fail(Result.FAILED, f"{type(exc).__name__}: {exc}")
+
+    # -- the calls -------------------------------------------------------------------------
+
+    def apply(self) -> None:
         ctx, action = self.ctx, self.action
-        person = ctx.ruleset.directory.by_email(action.person)
-        user_id = action.user_id
-        if user_id is None and person is not None:
-            user_id = ctx.user_id(person)
-        elif user_id is None:
-            user_id = ctx.state.user_id(action.person)
+        user_id = self.user_id()
         if user_id is None:
             self.fail(Result.REJECTED, f"no WebWork member has the email {action.person}")
             return
         workspace = ctx.workspace_id()
-        if ctx.ledger.in_flight(action.key):
-            try:
-                if self.landed(workspace, user_id):
-                    return
-            except Transient:
-                ctx.ledger.next_attempt(action.key)  # bounded like the calls themselves
-                raise
-            if self.expired():
+        refusal = ctx.ledger.refused(action.key)
+        if refusal is not None:
+            self.confirm(refusal, workspace, user_id)
+            return
+        if self.in_flight:
+            if self.landed(workspace, user_id) or self.expired():
                 return
             # current-data shows the earlier attempt did not take effect: call afresh (and
             # if there is no budget for it now, the retry must not ask current-data again)
             ctx.ledger.not_in_flight(action.key, action.person)
-        ctx.budget.prepay()
         try:
+            self.send(workspace, user_id)
+        except Unconfirmed as exc:
+            # An answered refusal applied nothing: it is no longer in flight. Its cause is
+            # decided from current-data, inside this action's budget.
+            self.note(exc)
+            refusal = Refusal(exc.status, exc.api_message)
+            ctx.ledger.mark_refused(action.key, action.person, refusal)
+            self.confirm(refusal, workspace, user_id)
+
+    def user_id(self) -> int | None:
+        ctx, action = self.ctx, self.action
+        if action.user_id is not None:
+            return action.user_id
+        person = ctx.ruleset.directory.by_email(action.person)
+        if person is not None:
+            return ctx.user_id(person)
+        return ctx.state.user_id(action.person)
+
+    @contextmanager
+    def counted_call(self, *, max_sleep_ms: int = SHORT_WAIT_MS) -> Iterator[None]:
+        """Take the API slot first (no call is counted or marked while waiting for one),
+        then count the call the block makes."""
+        self.ctx.budget.prepay(max_sleep_ms=max_sleep_ms)
+        try:
+            self.ctx.ledger.next_attempt(self.action.key)
+            yield
+        finally:
+            self.ctx.budget.cancel()
+
+    def send(self, workspace: int, user_id: int) -> None:
+        """The start/stop itself."""
+        ctx, action = self.ctx, self.action
+        with self.counted_call():
             ctx.state.forget(action.person)  # unknown until this call's result is recorded
             ctx.ledger.mark_in_flight(action.key, action.person)
-            ctx.ledger.next_attempt(action.key)
+            self.sending = True
             if action.verb is Verb.START:
                 reply = ctx.client.start(
                     workspace_id=workspace,
@@ -409,13 +429,13 @@ class _Apply:
                     contract_id=action.contract_id,
                     task_id=action.task_id,
                     description=action.description,
+                    confirm=False,
                 )
                 result = Result.STARTED
             else:
-                reply = ctx.client.stop(workspace_id=workspace, user_id=user_id)
+                reply = ctx.client.stop(workspace_id=workspace, user_id=user_id, confirm=False)
                 result = Result.STOPPED
-        finally:
-            ctx.budget.cancel()
+            self.sending = False
         self.status, self.latency_ms, self.api_message = (
             reply.status,
             reply.latency_ms,
@@ -423,43 +443,123 @@ class _Apply:
         )
         self.finish(result, action.reason or f"rule {action.rule}")
 
-    def expired(self) -> bool:
-        """Past the rule's deadline: record ``expired`` and return True."""
-        now = self.ctx.clock()
-        if self.action.deadline is None or now <= self.action.deadline:
+    def running(self, workspace: int, user_id: int, *, max_sleep_ms: int = SHORT_WAIT_MS) -> bool:
+        """Whether current-data shows a tracker running (one counted call)."""
+        with self.counted_call(max_sleep_ms=max_sleep_ms):
+            return self.ctx.client.current(workspace_id=workspace, user_id=user_id) is not None
+
+    def landed(self, workspace: int, user_id: int) -> bool:
+        """After a lost answer: did the earlier attempt take effect? (current-data)"""
+        tracking = self.running(workspace, user_id)
+        if tracking != (self.action.verb is Verb.START):
             return False
-        late = (now - self.action.trigger.occurred_at).total_seconds()
+        lost = self.ctx.ledger.last_answer(self.action.key) or "the worker stopped mid-call"
+        shows = "a tracker running" if tracking else "no tracker running"
         self.finish(
-            Result.EXPIRED, f"{late:.0f}s after the trigger, past the rule's deadline; not applied"
+            Result.STARTED if tracking else Result.STOPPED,
+            f"the answer to an earlier {self.verb} was lost ({lost}); "
+            f"current-data shows {shows}, so it took effect",
         )
         return True
 
-    def landed(self, workspace: int, user_id: int) -> bool:
-        """After a crash mid-call: did the earlier attempt take effect? (current-data)"""
-        current = self.ctx.client.current(workspace_id=workspace, user_id=user_id)
-        tracking = current is not None
-        if tracking == (self.action.verb is Verb.START):
-            result = Result.STARTED if tracking else Result.STOPPED
+    def confirm(self, refusal: Refusal, workspace: int, user_id: int) -> None:
+        """Decide a refusal no pattern explained from whether a tracker runs now."""
+        self.status, self.api_message = refusal.status, refusal.message
+        said = f"WebWork refused the {self.verb} ({refusal.said()})"
+        try:
+            running = self.running(workspace, user_id, max_sleep_ms=CONFIRM_WAIT_MS)
+        except Rejected as exc:
+            self.fail(Result.REJECTED, f"{said}; current-data could not say why: {exc}")
+            return
+        start = self.action.verb is Verb.START
+        if start and running:
             self.finish(
-                result, "an earlier attempt was interrupted; current-data shows it took effect"
+                Result.ALREADY_TRACKING,
+                f"{said}; current-data shows a tracker running: already tracking",
             )
-            return True
-        return False
+        elif not start and not running:
+            self.finish(
+                Result.NOT_TRACKING, f"{said}; current-data shows no tracker running: not tracking"
+            )
+        elif start:
+            self.fail(
+                Result.REJECTED,
+                f"{said} and current-data shows no tracker running, so WebWork refused it for "
+                "another reason (e.g. a member who left, a paused contract); a tracker running "
+                "in the desktop or mobile app is invisible to current-data and also blocks a "
+                "start",
+            )
+        else:
+            self.fail(Result.REJECTED, f"{said} although current-data shows a tracker running")
+
+    # -- the guards' helpers -----------------------------------------------------------------
+
+    def expired(self) -> bool:
+        """Past the rule's deadline: record ``expired`` and return True."""
+        verdict = _past_deadline(self, force=True)
+        if verdict is None:
+            return False
+        self.finish(*verdict)
+        return True
+
+    # -- errors ----------------------------------------------------------------------------
+
+    def wait_for_budget(self, exc: Backpressure) -> None:
+        raise dramatiq.Retry("waiting for API budget", delay=exc.delay_ms)
+
+    def rate_limited(self, exc: RateLimited) -> None:
+        ctx, action = self.ctx, self.action
+        if self.sending:
+            ctx.ledger.not_in_flight(action.key, action.person)  # a 429 applied nothing
+        ctx.ledger.note_answer(action.key, str(exc))
+        ctx.limiter.pause(exc.retry_after_s)
+        raise dramatiq.Retry("rate limited", delay=int(exc.retry_after_s * 1000))
+
+    def conflict(self, exc: WebWorkError) -> None:
+        self.note(exc)
+        if isinstance(exc, AlreadyTracking):
+            self.finish(Result.ALREADY_TRACKING, f"WebWork: already tracking ({exc})")
+        else:
+            self.finish(Result.NOT_TRACKING, f"WebWork: nothing running ({exc})")
 
     def transient(self, exc: Transient) -> None:
+        """Retry with backoff until the action's deadline (without one: max_attempts)."""
         ctx, action = self.ctx, self.action
+        self.note(exc)
+        ctx.ledger.note_answer(action.key, str(exc))
+        if self.sending and not exc.maybe_applied:
+            # the failure proves nothing was applied: the retry calls again directly,
+            # without asking current-data first (see Transient.maybe_applied)
+            ctx.ledger.not_in_flight(action.key, action.person)
         attempts = ctx.ledger.attempts(action.key)
-        if attempts >= ctx.settings.max_attempts:
-            self.fail(Result.FAILED, f"gave up after {attempts} attempts: {exc}")
-            return
-        backoff_ms = min(ctx.settings.max_backoff_s * 1000, 1000 * 2 ** (attempts - 1))
+        delay = backoff_ms(attempts, ctx.settings.max_backoff_s)
+        left = _ms_until(action.deadline, ctx.clock())
+        if left is None or left <= 0:
+            # no deadline (a replay), or past it with the effect still unknown
+            if attempts >= ctx.settings.max_attempts:
+                why = "no deadline" if left is None else "past the deadline, effect unknown"
+                self.fail(Result.FAILED, f"gave up after {attempts} calls ({why}): {exc}")
+                return
+        else:
+            delay = min(delay, left + DEADLINE_MARGIN_MS)  # the last retry meets the deadline
         log.warning(
-            "transient API error, will retry",
-            error=str(exc),
-            attempts=attempts,
-            delay_ms=backoff_ms,
+            "transient API error, will retry", error=str(exc), attempts=attempts, delay_ms=delay
         )
-        raise dramatiq.Retry("transient API error", delay=_jitter(backoff_ms))
+        raise dramatiq.Retry("transient API error", delay=delay)
+
+    def token_refused(self, exc: WebWorkError) -> None:
+        self.note(exc)
+        self.fail(Result.FAILED, f"WebWork refused the token: {exc}")
+
+    def rejected(self, exc: WebWorkError) -> None:
+        self.note(exc)
+        self.fail(Result.REJECTED, f"WebWork rejected the {self.verb}: {exc}")
+
+    def failed(self, exc: WebWorkError) -> None:
+        self.note(exc)
+        self.fail(Result.FAILED, str(exc))
+
+    # -- recording -------------------------------------------------------------------------
 
     def note(self, exc: WebWorkError) -> None:
         self.status, self.latency_ms, self.api_message = exc.status, exc.latency_ms, exc.api_message
@@ -499,3 +599,84 @@ class _Apply:
                 api_message=self.api_message,
             )
         )
+
+
+# -- guards: each returns (result, reason) to end the action, or None; they run in order ------
+
+
+def _another_pending(apply: _Apply) -> Verdict:
+    """An earlier action of this person was interrupted mid-call (its worker died, or its
+    answer was lost): its effect is unknown until it is redelivered and resolved."""
+    pending = apply.ctx.ledger.pending(apply.action.person)
+    if pending is not None and pending != apply.action.key:
+        raise dramatiq.Retry(
+            "an interrupted action of this person is pending", delay=_jitter(PENDING_RETRY_MS)
+        )
+    return None
+
+
+def _past_deadline(apply: _Apply, *, force: bool = False) -> Verdict:
+    """Past the rule's deadline, and nothing of this action may have been applied."""
+    action = apply.action
+    now = apply.ctx.clock()
+    if (apply.in_flight and not force) or action.deadline is None or now <= action.deadline:
+        return None
+    late = (now - action.trigger.occurred_at).total_seconds()
+    reason = f"{late:.0f}s after the trigger, past the rule's deadline; not applied"
+    attempts = apply.ctx.ledger.attempts(action.key)
+    said = apply.ctx.ledger.last_answer(action.key)
+    if attempts and said:
+        reason += f" ({attempts} calls; WebWork last: {said})"
+    return Result.EXPIRED, reason
+
+
+def _superseded(apply: _Apply) -> Verdict:
+    last = apply.ctx.ledger.last_applied(apply.action.person)
+    if apply.in_flight or last is None or apply.action.trigger.occurred_at >= last:
+        return None
+    return Result.SUPERSEDED, f"a newer trigger ({last.isoformat()}) was already applied"
+
+
+def _known_state(apply: _Apply) -> Verdict:
+    if apply.in_flight:
+        return None
+    known = apply.ctx.state.get(apply.action.person)
+    want = apply.action.verb is Verb.START
+    if known is None or known.tracking != want:
+        return None
+    result = Result.ALREADY_TRACKING if want else Result.NOT_TRACKING
+    return result, f"known state from {known.source} at {known.at.isoformat()}; no API call needed"
+
+
+GUARDS: tuple[Callable[[_Apply], Verdict], ...] = (
+    _another_pending,
+    _past_deadline,
+    _superseded,
+    _known_state,
+)
+
+#: What each error of a call means for the action (first match wins; order matters, the
+#: subclasses first). Anything else is a bug: logged with its traceback, ``failed``.
+ON_ERROR: tuple[tuple[type[Exception], Callable[[_Apply, Any], None]], ...] = (
+    (Backpressure, _Apply.wait_for_budget),  # no call made: wait for the reserved slot
+    (RateLimited, _Apply.rate_limited),  # 429: pause everyone, retry (nothing applied)
+    (AlreadyTracking, _Apply.conflict),  # refused, pattern says why: final success
+    (NotTracking, _Apply.conflict),
+    (Transient, _Apply.transient),  # retry until the deadline
+    (Unauthorized, _Apply.token_refused),  # final, loud
+    (Forbidden, _Apply.token_refused),
+    (Rejected, _Apply.rejected),  # final, dead-lettered
+    (WebWorkError, _Apply.failed),
+)
+
+
+def backoff_ms(attempts: int, max_backoff_s: float) -> int:
+    """The jittered wait before the next try after ``attempts`` failed ones: 1 s, 2 s, 4 s …
+    up to ``max_backoff_s`` (AUTOCLOCK_MAX_BACKOFF_S)."""
+    return _jitter(min(max_backoff_s * 1000, 1000 * 2 ** max(attempts - 1, 0)))
+
+
+def _ms_until(deadline: datetime | None, now: datetime) -> int | None:
+    if deadline is None:
+        return None
+    return int((deadline - now).total_seconds() * 1000)

@@ -17,7 +17,7 @@ from worker.metrics.process import process_metrics
 from worker.models import utcnow
 from worker.pipeline.dlq import DeadLetters
 from worker.pipeline.ledger import Ledger, PersonLock
-from worker.pipeline.limiter import RateLimiter
+from worker.pipeline.limiter import SHORT_WAIT_MS, RateLimiter
 from worker.pipeline.outcomes import OutcomeLog
 from worker.pipeline.pauses import PauseStore
 from worker.pipeline.state import TrackerState
@@ -29,7 +29,7 @@ from worker.store import Keys
 from worker.webwork.client import WebWorkClient
 from worker.webwork.models import Leave
 
-__all__ = ["ApiFacts", "Budget", "Context"]
+__all__ = ["CONFIRM_WAIT_MS", "ApiFacts", "Budget", "Context"]
 
 log = get_logger(__name__)
 
@@ -38,6 +38,9 @@ log = get_logger(__name__)
 CALLS_PER_ACTION = 5
 #: The per-person lock outlives the longest critical section (every call at the timeout).
 LOCK_MARGIN_MS = 5_000
+#: How long an action waits in place for the slot of the current-data call that confirms a
+#: refusal (60 rpm: about 1 s); longer waits re-enqueue it with the refusal remembered.
+CONFIRM_WAIT_MS = 5_000
 
 
 def budget_holder() -> str:
@@ -66,10 +69,11 @@ class Budget:
             return
         self.limiter.acquire(budget_holder())
 
-    def prepay(self) -> None:
-        """Take a slot now (or raise :class:`Backpressure`); the next request uses it."""
+    def prepay(self, *, max_sleep_ms: int = SHORT_WAIT_MS) -> None:
+        """Take a slot now, sleeping up to ``max_sleep_ms`` for it in place (or raise
+        :class:`Backpressure`, the slot reserved for this message); the next request uses it."""
         self.local.prepaid = False
-        self.limiter.acquire(budget_holder())
+        self.limiter.acquire(budget_holder(), max_sleep_ms=max_sleep_ms)
         self.local.prepaid = True
 
     def cancel(self) -> None:
@@ -113,7 +117,7 @@ class Context:
     ) -> Context:
         """Wire the parts; the WebWork client asks the shared limiter before every call."""
         keys = Keys(settings.namespace)
-        limiter = RateLimiter(client, keys, rpm=settings.webwork_rpm)
+        limiter = RateLimiter(client, keys, rpm=settings.webwork_rpm, burst=settings.webwork_burst)
         budget = Budget(limiter)
         if webwork is None:
             if settings.webwork_token is None:
@@ -123,7 +127,11 @@ class Context:
                 before_request=budget,
                 observer=process_metrics().webwork_request,
             )
-        lock_ttl = int(settings.webwork_timeout_s * CALLS_PER_ACTION * 1000) + LOCK_MARGIN_MS
+        lock_ttl = (
+            int(settings.webwork_timeout_s * CALLS_PER_ACTION * 1000)
+            + CONFIRM_WAIT_MS
+            + LOCK_MARGIN_MS
+        )
         return cls(
             settings=settings,
             db=client,

@@ -5,8 +5,10 @@ Everything here is a Redis primitive with a TTL, so a crashed worker never wedge
 - **trigger claim** — ``SET NX`` of the trigger id, valued with the claiming delivery (the
   Dramatiq message id). A redelivery of the *same* message finds its own claim and proceeds;
   any other delivery of the same trigger is a ``duplicate``.
-- **action ledger** — per action key: ``inflight`` while the API call may be under way, then
-  the final result and the delivery that reached it (``result|delivery``). A duplicate action
+- **action ledger** — per action key: ``inflight`` while the API call may be under way,
+  ``refused|status|message`` once WebWork answered a start/stop with a refusal that
+  current-data must explain (nothing was applied), then the final result and the delivery that
+  reached it (``result|delivery``). A duplicate action
   finds the result and makes no call; a retry after a crash finds ``inflight`` and confirms
   through current-data before calling again; a redelivery of the delivery that finished (it
   died before recording its outcome) finds its own result and records it.
@@ -21,6 +23,7 @@ Everything here is a Redis primitive with a TTL, so a crashed worker never wedge
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import redis
@@ -28,7 +31,7 @@ import redis
 from worker.models import Result
 from worker.store import Keys
 
-__all__ = ["PENDING_TTL_S", "Ledger", "PersonLock"]
+__all__ = ["PENDING_TTL_S", "Ledger", "PersonLock", "Refusal"]
 
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -55,6 +58,20 @@ return redis.call('DEL', KEYS[1], KEYS[2])
 PENDING_TTL_S = 300
 
 _INFLIGHT = "inflight"
+_REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """WebWork's answer to a start/stop it refused: status and message (nothing applied)."""
+
+    status: int | None
+    message: str | None
+
+    def said(self) -> str:
+        """``409 'Conflict: ...'``, for reasons."""
+        status = str(self.status) if self.status is not None else "?"
+        return f"{status} {self.message!r}" if self.message else status
 
 
 def _ms(moment: datetime) -> int:
@@ -96,7 +113,7 @@ class Ledger:
         if raw is None:
             return None
         value = raw.decode() if isinstance(raw, bytes) else str(raw)
-        if value == _INFLIGHT:
+        if value == _INFLIGHT or value.startswith(_REFUSED + "|"):
             return None
         result, _, delivery = value.partition("|")
         return Result(result), delivery or None
@@ -111,6 +128,36 @@ class Ledger:
         pipe.set(self.keys("action", action_key), _INFLIGHT, ex=self.ttl_s)
         pipe.set(self.keys("pending", person), action_key, ex=PENDING_TTL_S)
         pipe.execute()
+
+    def mark_refused(self, action_key: str, person: str, refusal: Refusal) -> None:
+        """WebWork refused the call (nothing applied); its cause is still to be confirmed.
+        Replaces the in-flight mark; ``person``'s newer actions keep waiting behind it."""
+        status = "" if refusal.status is None else str(refusal.status)
+        pipe = self.client.pipeline()
+        pipe.set(
+            self.keys("action", action_key),
+            f"{_REFUSED}|{status}|{refusal.message or ''}",
+            ex=self.ttl_s,
+        )
+        pipe.set(self.keys("pending", person), action_key, ex=PENDING_TTL_S)
+        pipe.execute()
+
+    def refused(self, action_key: str) -> Refusal | None:
+        """The refusal an action is waiting to confirm, or None."""
+        raw = self.client.get(self.keys("action", action_key))
+        value = "" if raw is None else raw.decode() if isinstance(raw, bytes) else str(raw)
+        if not value.startswith(_REFUSED + "|"):
+            return None
+        _, status, message = value.split("|", 2)
+        return Refusal(int(status) if status else None, message or None)
+
+    def note_answer(self, action_key: str, text: str) -> None:
+        """Remember what WebWork last said (or failed to say) to this action's calls."""
+        self.client.set(self.keys("answer", action_key), text[:500], ex=self.ttl_s)
+
+    def last_answer(self, action_key: str) -> str | None:
+        raw = self.client.get(self.keys("answer", action_key))
+        return None if raw is None else raw.decode() if isinstance(raw, bytes) else str(raw)
 
     def not_in_flight(self, action_key: str, person: str) -> None:
         """Nothing of this action was applied (a 429, or current-data says so): drop the

@@ -14,6 +14,7 @@ network error, timeout         ``Transient`` (``status`` None)
 429                            ``RateLimited`` (``Retry-After``, default 60 s)
 401 / 403                      ``Unauthorized`` / ``Forbidden``
 start/stop conflict            ``AlreadyTracking`` / ``NotTracking``
+start/stop refused, unknown    ``Unconfirmed`` (only with ``confirm=False``)
 any other 4xx                  ``Rejected`` (with the API's message)
 =============================  ==============================================
 
@@ -21,8 +22,15 @@ A start/stop rejection is a *conflict* when its status is one of the classifier'
 statuses (or a 2xx says ``success: false``) and its text matches a pattern; when it matches
 none and ``confirm_with_current_data`` is on, ``GET /time-tracking/current-data`` decides
 (start + a tracker runs → AlreadyTracking; stop + none runs → NotTracking; else Rejected).
+A caller that must pay for that call itself (the pipeline: the confirmation is part of the
+action's API budget) passes ``confirm=False`` and gets ``Unconfirmed`` instead.
 A malformed 2xx (not JSON, no ``success: true``, start without ``data.start_time``) is
 Transient: the effect is unknown, and a retried start/stop is itself classified safely.
+
+``Transient.maybe_applied`` is False when the failure proves nothing happened: no connection
+was made (``ConnectError``, ``ConnectTimeout``, ``PoolTimeout``) or the answer was 503
+(maintenance mode and load balancers answer it before the application runs). A timeout after
+sending, a dropped connection and 500/502/504 may follow an effect.
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ from worker.errors import (
     Rejected,
     Transient,
     Unauthorized,
+    Unconfirmed,
     WebWorkError,
 )
 from worker.logs import get_logger
@@ -80,6 +89,9 @@ Observer = Callable[[str, int | None, float], None]
 """Called after every request with (endpoint label, status or None, latency in ms)."""
 
 _M = TypeVar("_M", bound=BaseModel)
+
+#: Transport failures that prove the request never reached the server.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class _BearerAuth(httpx.Auth):
@@ -202,8 +214,12 @@ class WebWorkClient:
         contract_id: int | None = None,
         task_id: int | None = None,
         description: str | None = None,
+        confirm: bool = True,
     ) -> CallResult:
-        """Clock ``user_id`` in. Raises AlreadyTracking when a tracker already runs."""
+        """Clock ``user_id`` in. Raises AlreadyTracking when a tracker already runs.
+
+        ``confirm=False``: an unmatched refusal raises Unconfirmed instead of asking
+        current-data here (see the module docstring)."""
         payload: dict[str, Any] = {"workspace_id": workspace_id, "user_id": user_id}
         if contract_id is not None:
             payload["contract_id"] = contract_id
@@ -213,15 +229,16 @@ class WebWorkClient:
             payload["activity_description"] = description
         reply = self._send("POST", "/time-tracking/start", json=payload)
         if not reply.ok:
-            raise self._conflict("start", reply, workspace_id, user_id)
+            raise self._conflict("start", reply, workspace_id, user_id, confirm=confirm)
         return self._call_result(reply, "start_time")
 
-    def stop(self, *, workspace_id: int, user_id: int) -> CallResult:
-        """Clock ``user_id`` out. Raises NotTracking when no tracker runs."""
+    def stop(self, *, workspace_id: int, user_id: int, confirm: bool = True) -> CallResult:
+        """Clock ``user_id`` out. Raises NotTracking when no tracker runs (``confirm`` as for
+        :meth:`start`)."""
         payload = {"workspace_id": workspace_id, "user_id": user_id}
         reply = self._send("POST", "/time-tracking/stop", json=payload)
         if not reply.ok:
-            raise self._conflict("stop", reply, workspace_id, user_id)
+            raise self._conflict("stop", reply, workspace_id, user_id, confirm=confirm)
         return self._call_result(reply, "stopped_at")
 
     def current(self, *, workspace_id: int, user_id: int) -> CurrentTracker | None:
@@ -328,12 +345,15 @@ class WebWorkClient:
             raise Transient(
                 f"{label}: timed out after {latency:.0f} ms ({type(exc).__name__})",
                 latency_ms=latency,
+                maybe_applied=not isinstance(exc, _NOT_SENT),
             ) from exc
         except httpx.HTTPError as exc:
             latency = _ms_since(started)
             self._observe(label, None, latency)
             raise Transient(
-                f"{label}: network error ({type(exc).__name__}: {exc})", latency_ms=latency
+                f"{label}: network error ({type(exc).__name__}: {exc})",
+                latency_ms=latency,
+                maybe_applied=not isinstance(exc, _NOT_SENT),
             ) from exc
         reply = _Reply(response, _ms_since(started))
         self._observe(label, reply.status, reply.latency_ms)
@@ -369,7 +389,7 @@ class WebWorkClient:
         if status == 403:
             return Forbidden(text, **kwargs)
         if status >= 500:
-            return Transient(text, **kwargs)
+            return Transient(text, maybe_applied=status != 503, **kwargs)
         if 200 <= status < 300 and (reply.body is None or reply.body.get("success") is not False):
             return Transient(f"{label} → {status}: malformed response (no success: true)", **kwargs)
         if 300 <= status < 400:
@@ -390,7 +410,13 @@ class WebWorkClient:
         )
 
     def _conflict(
-        self, verb: Literal["start", "stop"], reply: _Reply, workspace_id: int, user_id: int
+        self,
+        verb: Literal["start", "stop"],
+        reply: _Reply,
+        workspace_id: int,
+        user_id: int,
+        *,
+        confirm: bool = True,
     ) -> WebWorkError:
         """Classify a rejected start/stop: AlreadyTracking/NotTracking or Rejected."""
         status, latency = reply.status, reply.latency_ms
@@ -410,6 +436,8 @@ class WebWorkClient:
             return conflict_cls(f"{text} (matched pattern {pattern!r})", **kwargs)
         if not self.classifier.confirm_with_current_data:
             return Rejected(text, **kwargs)
+        if not confirm:
+            return Unconfirmed(f"{text} (no pattern matched)", **kwargs)
         try:
             running = self.current(workspace_id=workspace_id, user_id=user_id)
         except (Transient, RateLimited):
