@@ -1,26 +1,35 @@
 """``autoclock demo``: the whole product on one machine, in one command.
 
-It starts the embedded Redis (unless ``REDIS_URL`` is set), the WebWork sandbox with its
-sample seed, and the worker with the example rules in ``rules/``; then it plays a scripted
+It keeps to itself: its own embedded Redis in its own data directory (``--data-dir``, by
+default ``~/.cache/autoclock/demo``; never ``REDIS_URL`` nor ``AUTOCLOCK_DATA_DIR``) under
+its own namespace ``autoclock-demo``, so the scripted future day leaves nothing a real
+deployment would read. It starts the WebWork sandbox with its sample seed and the worker
+with the example rules shipped in the package (:mod:`worker.examples`, so it runs from any
+directory); then it plays a scripted
 working day — a clock-in at shift start, a duplicate badge-in, a badge-out stop, an
 end-of-day stop for someone still tracking, a badge nobody owns — and prints every outcome
 with its reason. The day runs on a shifted clock (the worker believes it is that day), so
-deadlines and time windows behave as they would live. Outcomes stay in the history:
-``autoclock history`` shows them afterwards.
+deadlines and time windows behave as they would live. Outcomes stay in the demo's own
+history; the demo prints the command that shows them.
 """
 
 from __future__ import annotations
 
+import os
+import shlex
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import redis
 from pydantic import SecretStr
 
+from worker.errors import ConfigError
+from worker.examples import rules_dir
 from worker.models import Outcome, Result, Trigger, TriggerKind, utcnow
 from worker.pipeline.broker import ACTIONS_QUEUE, TRIGGERS_QUEUE
 from worker.pipeline.runtime import Pipeline, build_pipeline
@@ -33,7 +42,10 @@ from worker.settings import Settings
 from worker.store import Keys, connect
 from worker.webwork.client import WebWorkClient
 
-__all__ = ["DEMO_DAY", "run_demo"]
+__all__ = ["DEMO_DAY", "DEMO_NAMESPACE", "default_data_dir", "demo_settings", "run_demo"]
+
+#: The demo's own key namespace (in its own Redis).
+DEMO_NAMESPACE = "autoclock-demo"
 
 #: The scripted day: an ordinary Wednesday, no public holiday for any demo person.
 DEMO_DAY = date(2026, 12, 2)
@@ -158,6 +170,40 @@ SCRIPT = [
 ]
 
 
+def default_data_dir() -> Path:
+    """``$XDG_CACHE_HOME/autoclock/demo`` (``~/.cache/autoclock/demo``)."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "autoclock" / "demo"
+
+
+def demo_settings(settings: Settings, data_dir: Path | None = None) -> Settings:
+    """The demo's settings: its own data directory, embedded Redis and namespace, the
+    shipped example rules. Raises :class:`ConfigError` when that data directory is the
+    deployment's (``AUTOCLOCK_DATA_DIR``)."""
+    directory = (data_dir or default_data_dir()).expanduser().resolve()
+    if directory == Path(settings.data_dir).expanduser().resolve():
+        raise ConfigError(
+            f"autoclock demo: {directory} is AUTOCLOCK_DATA_DIR, a deployment's data; the demo "
+            "keeps its own (--data-dir)"
+        )
+    return settings.model_copy(
+        update={
+            "redis_url": None,
+            "namespace": DEMO_NAMESPACE,
+            "data_dir": directory,
+            "rules_dir": rules_dir(),
+        }
+    )
+
+
+def demo_env(settings: Settings) -> str:
+    """The environment that points a command at the demo's history."""
+    return (
+        f"REDIS_URL= AUTOCLOCK_NAMESPACE={settings.namespace} "
+        f"AUTOCLOCK_DATA_DIR={shlex.quote(str(settings.data_dir))}"
+    )
+
+
 class ShiftedClock:
     """``now`` as the scripted day sees it: real time plus a movable offset."""
 
@@ -183,16 +229,15 @@ def run_demo(settings: Settings, echo: Callable[[str], None], *, timeout_s: floa
                 "webwork_rpm": DEMO_RPM,
             }
         )
-        handle = connect(configured, embedded="own")
+        handle = connect(configured, embedded="own")  # ConfigError: another process owns it
         live = live_workers(handle.client, Keys(configured.namespace))
         if live:
             handle.close()
-            echo(
-                f"autoclock demo: {live} worker(s) are running on namespace "
-                f"{configured.namespace!r}; the demo would take their triggers. Stop them, or "
-                "run the demo with another AUTOCLOCK_NAMESPACE."
+            raise ConfigError(
+                f"autoclock demo: {live} worker(s) are running on the demo's Redis in "
+                f"{configured.data_dir}; the demo would take their triggers. Stop them, or give "
+                "the demo another --data-dir"
             )
-            return False
         ruleset = load_ruleset(configured.rules_dir, default_timezone=configured.timezone)
         pipeline = build_pipeline(configured, handle, ruleset)
         app_client = WebWorkClient(base_url=sandbox.api_url, token=SecretStr(SANDBOX_OWNER_TOKEN))
@@ -204,7 +249,8 @@ def run_demo(settings: Settings, echo: Callable[[str], None], *, timeout_s: floa
             pipeline.context.state.forget(person.email)
             pipeline.context.ledger.forget_order(person.email)
         echo(
-            f"autoclock demo: sandbox at {sandbox.url}, Redis at {_where(handle.url)}, "
+            f"autoclock demo: sandbox at {sandbox.url}, Redis: {handle.description}, "
+            f"namespace {configured.namespace}, "
             f"{len(ruleset.directory.people)} people, {len(ruleset.rules)} rules"
         )
         echo(f"scripted day: {DEMO_DAY.isoformat()} (Europe/Berlin)\n")
@@ -241,8 +287,11 @@ def run_demo(settings: Settings, echo: Callable[[str], None], *, timeout_s: floa
             tracking = sorted(str(uid) for uid in sandbox_tracking(sandbox.url))
             handle.close()
         echo(f"\nsandbox: tracking now for user ids {', '.join(tracking) or 'nobody'}")
-        echo("every outcome above is in the history: `autoclock history`")
-        echo(f"the day in the console: {console_day_url(settings)}")
+        echo(
+            "every outcome above is in the demo's history: "
+            f"{demo_env(configured)} autoclock history"
+        )
+        echo(f"the day in the console: {demo_env(configured)} {console_day_url(settings)}")
         echo(
             "demo "
             + (
@@ -289,10 +338,6 @@ def sandbox_tracking(url: str) -> list[int]:
 
 def _sandbox_config() -> SandboxConfig:
     return SandboxConfig(rpm=DEMO_RPM)
-
-
-def _where(url: str) -> str:
-    return "embedded (" + url.removeprefix("unix://") + ")" if url.startswith("unix://") else url
 
 
 def _wait(log: object, trigger_id: str, count: int, timeout_s: float) -> Outcome | None:

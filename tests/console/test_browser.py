@@ -56,21 +56,28 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path, timeout: f
 
 
 @pytest.fixture
-def site(redis_url: str, namespace: str, tmp_path: Path) -> Iterator[dict[str, str]]:
-    """The demo's day in ``namespace``, then the sandbox and ``autoclock run`` serving it."""
+def site(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The demo's day (in the demo's own data directory and namespace), then the sandbox and
+    ``autoclock run`` serving that history, as the demo's closing line says to."""
+    demo_dir = tmp_path / "demo"
     env = {
         **os.environ,
-        "REDIS_URL": redis_url,
-        "AUTOCLOCK_NAMESPACE": namespace,
         "AUTOCLOCK_RULES_DIR": str(RULES),
-        "AUTOCLOCK_DATA_DIR": str(tmp_path / "data"),
         "AUTOCLOCK_LOG_LEVEL": "warning",
     }
+    env.pop("REDIS_URL", None)
     for name in ("AUTOCLOCK_CONSOLE_TOKEN", "AUTOCLOCK_CONSOLE_USER", "AUTOCLOCK_CONSOLE_PASSWORD"):
         env.pop(name, None)
-    demo = subprocess.run([*CLI, "demo"], env=env, capture_output=True, text=True, timeout=180)
+    demo = subprocess.run(
+        [*CLI, "demo", "--data-dir", str(demo_dir)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert demo.returncode == 0, demo.stdout + demo.stderr
     assert f"/console/people/{SAM}?date={DAY}" in demo.stdout  # it ends with the console's URL
+    env.update(AUTOCLOCK_NAMESPACE="autoclock-demo", AUTOCLOCK_DATA_DIR=str(demo_dir))
 
     sandbox_port, admin_port, webhook_port = free_port(), free_port(), free_port()
     logs = tmp_path / "processes.log"
@@ -102,7 +109,13 @@ def site(redis_url: str, namespace: str, tmp_path: Path) -> Iterator[dict[str, s
         )
         base = f"http://127.0.0.1:{admin_port}/console"  # on autoclock run's admin listener
         _wait_http(f"{base}/now", processes[1], logs)
-        yield {"base": base, "env_namespace": namespace, "log": str(logs)}
+        socket = (demo_dir / "redis" / "socket").read_text()  # autoclock run's embedded Redis
+        yield {
+            "base": base,
+            "env_namespace": "autoclock-demo",
+            "log": str(logs),
+            "redis_url": f"unix://{socket}",
+        }
     finally:
         for process in reversed(processes):
             process.terminate()
@@ -149,7 +162,7 @@ def _open(browser: WebDriver, url: str, shots: Path, name: str) -> None:
 
 
 def test_the_console_in_a_real_browser(
-    site: dict[str, str], browser: WebDriver, shots: Path, redis_client: redis.Redis
+    site: dict[str, str], browser: WebDriver, shots: Path
 ) -> None:
     base = site["base"]
     wait = WebDriverWait(browser, 15)
@@ -240,7 +253,10 @@ def test_the_console_in_a_real_browser(
         rule="badge-in",
         contract_id=24,
     )
-    entry = DeadLetters(redis_client, keys).add(action, Result.FAILED, "gave up after 6 attempts")
+    with redis.Redis.from_url(site["redis_url"]) as redis_client:
+        entry = DeadLetters(redis_client, keys).add(
+            action, Result.FAILED, "gave up after 6 attempts"
+        )
     _open(browser, f"{base}/dead-letters", shots, "dead-letters")
     row = browser.find_element(By.CSS_SELECTOR, f'tr[data-id="{entry}"]')
     row.find_element(By.CSS_SELECTOR, "button.replay").click()

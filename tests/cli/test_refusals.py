@@ -1,8 +1,8 @@
-"""The README's demo command, then ``autoclock history``, as a user runs them (subprocesses)."""
+"""Refusals of the CLI, as a user meets them (subprocesses). The demo itself:
+test_demo_then_run.py."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -21,43 +21,6 @@ def _env(redis_url: str, namespace: str, **extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
-
-
-def test_demo_prints_every_outcome_and_history_lists_them(redis_url, namespace):
-    """The demo exits 0 with started, already_tracking, duplicate, stopped, unknown_person;
-    ``history --json`` afterwards lists those outcomes."""
-    demo = subprocess.run(
-        [*AUTOCLOCK, "demo"],
-        env=_env(redis_url, namespace),
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert demo.returncode == 0, demo.stdout + demo.stderr
-    for result in ("started", "already_tracking", "duplicate", "stopped", "unknown_person"):
-        assert f"-> {result}" in demo.stdout
-
-    history = subprocess.run(
-        [*AUTOCLOCK, "history", "--json", "-n", "100"],
-        env=_env(redis_url, namespace),
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    outcomes = [json.loads(line) for line in history.stdout.splitlines() if line.strip()]
-    assert {o["result"] for o in outcomes} >= {
-        "started",
-        "already_tracking",
-        "duplicate",
-        "stopped",
-        "unknown_person",
-        "not_tracking",
-    }
-    assert all(o["trigger_id"].startswith("demo-") for o in outcomes)
 
 
 def test_worker_refuses_broken_rules_with_file_and_line(redis_url, namespace, tmp_path):
