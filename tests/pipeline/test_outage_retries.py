@@ -69,3 +69,47 @@ def test_a_60_s_outage_at_60_rpm_applies_every_action_and_dead_letters_none(
     assert {o.subject: o.attempts for o in outcomes} == {
         synthetic_email(p): failed[1000 + p] + 1 for p in range(PEOPLE)
     }
+
+
+def test_a_leave_lookup_failing_for_longer_than_max_attempts_retries_until_the_deadline(
+    sandbox_factory, pipeline_factory, tmp_path: Path
+):
+    """A rule that needs the leave API meets an outage longer than AUTOCLOCK_MAX_ATTEMPTS
+    backoffs: the evaluation keeps retrying (the rule's deadline is 15 min away) and the start
+    applies once WebWork is back, instead of ending `failed`."""
+    sandbox = sandbox_factory(seed=Seed.synthetic(1), rpm=0)
+    rules = {
+        "policy": {"max_delay": "15m"},
+        "rules": [
+            {
+                "name": "in-unless-on-leave",
+                "on": {"kind": "badge_in"},
+                "when": {"not_on_leave": True},
+                "do": {"action": "start"},
+            }
+        ],
+    }
+    pipeline = pipeline_factory(
+        sandbox.api_url,
+        sandbox.owner_token,
+        rules_dir=write_rules(tmp_path / "rules", 1, rules=rules),
+        max_attempts=2,
+        max_backoff_s=1.0,
+    )
+    sandbox.control.set_faults(outage_s=6)
+    pipeline.queue.enqueue(
+        Trigger(
+            id="leave-outage",
+            source="webhook:test",
+            kind=TriggerKind.BADGE_IN,
+            subject=synthetic_email(0),
+            occurred_at=utcnow(),
+        )
+    )
+
+    (outcome,) = wait_for_outcomes(pipeline.context.outcomes, 1, timeout_s=60)
+
+    assert outcome.result is Result.STARTED, outcome.reason
+    leaves = [c.status for c in sandbox.control.calls() if c.path.endswith("/leaves")]
+    assert leaves.count(503) > 2  # more tries than AUTOCLOCK_MAX_ATTEMPTS
+    assert leaves[-1] == 200

@@ -52,6 +52,7 @@ from worker.pipeline.context import CONFIRM_WAIT_MS, Context
 from worker.pipeline.ledger import Refusal
 from worker.pipeline.limiter import SHORT_WAIT_MS
 from worker.rules.evaluate import Decision, evaluate
+from worker.rules.ruleset import Ruleset
 
 __all__ = [
     "ACTOR_OPTIONS",
@@ -267,16 +268,29 @@ def _evaluate(ctx: Context, broker: RedisBroker, trigger: Trigger, delivery: str
         ctx.limiter.pause(exc.retry_after_s)
         raise dramatiq.Retry("rate limited", delay=int(exc.retry_after_s * 1000)) from None
     except Transient as exc:
-        if _retries() + 1 < ctx.settings.max_attempts:
-            delay = backoff_ms(_retries() + 1, ctx.settings.max_backoff_s)
-            raise dramatiq.Retry("a fact could not be read", delay=delay) from None
+        _retry_facts(ctx, ruleset, trigger, exc)
         # never guess: clocking in someone on approved leave costs money
-        record(Result.FAILED, f"could not read the facts the rules need (leave): {exc}")
+        record(
+            Result.FAILED,
+            f"could not read the facts the rules need (leave) within the longest deadline a "
+            f"rule allows, after {_retries() + 1} tries: {exc}",
+        )
     except redis.RedisError:
         raise  # not the trigger's fault: retried once Redis answers
     except Exception as exc:
         log.exception("evaluation failed")
         record(Result.FAILED, f"evaluation failed: {type(exc).__name__}: {exc}")
+
+
+def _retry_facts(ctx: Context, ruleset: Ruleset, trigger: Trigger, exc: Transient) -> None:
+    """A fact (leave) could not be read: retry with backoff until the latest deadline any rule
+    allows this trigger (as actions retry until theirs), else return."""
+    longest = max([ruleset.policy.max_delay, *(r.max_delay for r in ruleset.rules if r.max_delay)])
+    left = _ms_until(trigger.occurred_at + longest, ctx.clock())
+    if left is not None and left > 0:
+        delay = min(backoff_ms(_retries() + 1, ctx.settings.max_backoff_s), left)
+        log.warning("a fact could not be read, will retry", error=str(exc), delay_ms=delay)
+        raise dramatiq.Retry("a fact could not be read", delay=delay) from None
 
 
 def _why_not(decision: Decision) -> str:
