@@ -13,6 +13,7 @@ from functools import partial
 
 import redis
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
@@ -23,6 +24,7 @@ from worker.console.access import AccessMiddleware
 from worker.console.core import HERE, Console
 from worker.console.views.dead_letters import dead_letter_action, dead_letters_page
 from worker.console.views.outcomes import outcomes_page, outcomes_rows
+from worker.console.views.pauses import pause_action, resume_action
 from worker.console.views.people import ask, day_page, now_page
 from worker.console.views.status import health_page, rules_page
 
@@ -33,6 +35,7 @@ Endpoint = Callable[[Console, Request], Response | Awaitable[Response]]
 
 def _bind(console: Console, view: Endpoint) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
+        await run_in_threadpool(console.refresh)
         result = view(console, request)
         return await result if isinstance(result, Awaitable) else result
 
@@ -56,6 +59,8 @@ def console_routes(console: Console) -> list[BaseRoute]:
             bind(_only_verbs(dead_letter_action, {"replay", "drop"})),
             methods=["POST"],
         ),
+        Route("/pauses", bind(pause_action), methods=["POST"]),
+        Route("/pauses/resume", bind(resume_action), methods=["POST"]),
         Route("/health", bind(health_page)),
         Route("/rules", bind(rules_page)),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),

@@ -106,16 +106,27 @@ class Console:
     def error(self, request: Request, status: int, message: str) -> HTMLResponse:
         return self.render(request, "error.html", status=status, message=message)
 
-    def problems(self) -> list[str]:
-        """Problems of the rules files on disk now (re-checked only when a file changed)."""
+    def refresh(self) -> None:
+        """Follow edits of the rules files (hot reload, as the roles do): when a file changed,
+        check the directory again; a valid edit replaces the rules shown, an invalid one
+        leaves them and is listed on the Rules page."""
         signature = _signature(self.ruleset.root)
         with self._probe_lock:
-            if self._checked is None or self._checked[0] != signature:
-                _ruleset, found = check_ruleset(
-                    self.ruleset.root, default_timezone=self.settings.timezone
-                )
-                self._checked = (signature, list(found))
-            return self._checked[1]
+            if self._checked is not None and self._checked[0] == signature:
+                return
+        ruleset, found = check_ruleset(self.ruleset.root, default_timezone=self.settings.timezone)
+        with self._probe_lock:
+            self._checked = (signature, list(found))
+            if ruleset is not None:
+                self.ruleset = ruleset
+                self.loaded_at = utcnow()
+                self._upcoming = None
+
+    def problems(self) -> list[str]:
+        """Problems of the rules files on disk now (re-checked only when a file changed)."""
+        self.refresh()
+        with self._probe_lock:
+            return list(self._checked[1]) if self._checked else []
 
     def upcoming(self, now: datetime, lookahead: timedelta) -> dict[str, list[Planned]]:
         """Planned fires of everyone from ``now`` on, for the Now page.

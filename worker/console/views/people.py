@@ -17,9 +17,11 @@ from worker.console.timeline import build_timeline
 from worker.errors import ConfigError
 from worker.models import Outcome
 from worker.pipeline.outcomes import OutcomeLog
+from worker.pipeline.pauses import PauseStore
 from worker.pipeline.probe import Answer, last_answers
 from worker.pipeline.state import KnownState, TrackerState
 from worker.rules.directory import Person
+from worker.rules.pauses import paused_reason
 
 __all__ = ["ask", "day_page", "now_page"]
 
@@ -118,6 +120,13 @@ def now_page(c: Console, request: Request) -> Response:
                 ttl,
             )
         )
+    pauses = PauseStore(c.client, c.keys).active(now)
+    paused = {
+        r.email: why
+        for r in rows
+        if (person := c.ruleset.directory.by_email(r.email)) is not None
+        and (why := paused_reason(person, now, closures=c.ruleset.closures, pauses=pauses))
+    }
     counts = {k: sum(1 for r in rows if r.tracking == k) for k in ("yes", "no", "unknown")}
     zones = sorted({p.timezone for p in c.ruleset.directory.people})
     return c.render(
@@ -130,6 +139,9 @@ def now_page(c: Console, request: Request) -> Response:
         groups=c.ruleset.groups,
         zones=zones,
         ttl=ttl,
+        pauses=pauses,
+        paused=paused,
+        done=request.query_params.get("done", ""),
     )
 
 
