@@ -291,7 +291,8 @@ def run_demo(settings: Settings, echo: Callable[[str], None], *, timeout_s: floa
             "every outcome above is in the demo's history: "
             f"{demo_env(configured)} autoclock history"
         )
-        echo(f"the day in the console: {demo_env(configured)} {console_day_url(settings)}")
+        rules = f"AUTOCLOCK_RULES_DIR={shlex.quote(str(configured.rules_dir))}"
+        echo(f"the day in the console: {demo_env(configured)} {rules} {console_day_url(settings)}")
         echo(
             "demo "
             + (
