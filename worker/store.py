@@ -24,12 +24,26 @@ from pathlib import Path
 from typing import IO, Literal
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from worker.errors import ConfigError
 from worker.redisserver import RedisServer, find_redis_server
 from worker.settings import Settings
 
-__all__ = ["Embedded", "Keys", "RedisHandle", "connect", "redis_server_binary"]
+__all__ = [
+    "FAIL_FAST_TIMEOUT_S",
+    "Embedded",
+    "Keys",
+    "RedisHandle",
+    "connect",
+    "fail_fast",
+    "redis_server_binary",
+]
+
+#: Socket timeout of a fail-fast client: a Redis that hangs (a stopped process, a dead
+#: link) is reported well within a badge vendor's few seconds.
+FAIL_FAST_TIMEOUT_S = 0.8
 
 #: Server settings for the embedded Redis: durable, never evicting queue keys.
 EMBEDDED_SERVER_CONFIG = {
@@ -82,6 +96,29 @@ class RedisHandle:
         if self.lock is not None:
             lock, self.lock = self.lock, None
             lock.close()  # releases the flock
+
+
+def fail_fast(client: redis.Redis, *, timeout_s: float = FAIL_FAST_TIMEOUT_S) -> redis.Redis:
+    """A client on its own pool, same server and options (TLS, ACL user), that gives up fast.
+
+    Each command waits at most ``timeout_s`` (connect and read), and only a refused or
+    dropped connection is retried, once and at once (it replaces a connection that died with
+    a restarted server). A hung Redis accepts connections and never answers: its commands
+    fail after ``timeout_s``, not after redis-py's default retries with backoff (seconds per
+    command). Falls back to ``client`` when its pool cannot be cloned.
+    """
+    pool = client.connection_pool
+    kwargs = dict(getattr(pool, "connection_kwargs", {}))
+    if not kwargs:
+        return client
+    kwargs["retry"] = Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,))
+    kwargs["socket_timeout"] = timeout_s
+    kwargs["socket_connect_timeout"] = timeout_s
+    try:
+        clone = type(pool)(connection_class=pool.connection_class, **kwargs)
+    except TypeError:
+        return client
+    return redis.Redis(connection_pool=clone)
 
 
 def _client(url: str, decode_responses: bool) -> redis.Redis:

@@ -26,7 +26,7 @@ from worker.pipeline.webwork_check import WebWorkCheck
 from worker.rules.live import current_warnings
 from worker.scheduler.loop import Scheduler
 from worker.settings import Settings
-from worker.store import Keys
+from worker.store import Keys, fail_fast
 
 __all__ = [
     "Admin",
@@ -57,6 +57,8 @@ def admin_routes(settings: Settings, client: redis.Redis, keys: Keys) -> list[Ba
 
 
 def redis_health(client: redis.Redis) -> Check:
+    client = fail_fast(client)  # a hung Redis: 503 within a second, not after retries
+
     def check() -> Health:
         try:
             client.ping()

@@ -46,14 +46,17 @@ class IngressLog:
         self.key = keys("ingress")
         self.maxlen = maxlen
 
-    def record(self, entry: IngressEntry) -> None:
-        """Log ``entry`` and append it to the stream (best effort when Redis is down)."""
+    def record(self, entry: IngressEntry, *, stream: bool = True) -> None:
+        """Log ``entry`` and append it to the stream (best effort when Redis is down; not at
+        all with ``stream=False``, when Redis just failed)."""
         fields = {k: str(v)[:500] for k, v in asdict(entry).items()}
         if not entry.at:
             fields["at"] = f"{time.time():.3f}"
         level = "warning" if entry.status >= 500 else "info"
         getattr(log, level)("webhook", **{k: v for k, v in fields.items() if v and k != "at"})
         # best effort: while Redis is away the structlog line above is the record
+        if not stream:
+            return
         with contextlib.suppress(redis.RedisError, OSError):
             self.client.xadd(self.key, fields, maxlen=self.maxlen, approximate=True)  # type: ignore[arg-type]
 

@@ -21,8 +21,6 @@ from typing import Any, Protocol
 
 import redis
 from pydantic import ValidationError
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from worker.errors import QueueUnavailable
 from worker.logs import get_logger
@@ -33,7 +31,7 @@ from worker.pipeline.broker import TriggerQueue
 from worker.pipeline.state import TrackerState
 from worker.rules.schema import SourcesFile, WebhookSource
 from worker.settings import Settings, webhook_secret_env
-from worker.store import Keys
+from worker.store import Keys, fail_fast
 from worker.webhooks.adapters import ADAPTERS
 from worker.webhooks.dedupe import Claim, ClaimState, Dedupe
 from worker.webhooks.direction import DirectionPolicy, door_direction
@@ -68,26 +66,6 @@ class DirectoryLike(Protocol):
     """The people directory: subject (email, badge, vendor id) → person."""
 
     def resolve(self, subject: str, *, source: str | None = None) -> Any: ...
-
-
-def fail_fast(client: redis.Redis) -> redis.Redis:
-    """A client on its own pool, same server and options, retrying once without backoff.
-
-    redis-py's default retries with exponential backoff take about 4 s per command when Redis
-    is down; a vendor (Verkada: 2 s) should get its 503 at once instead. One immediate retry
-    still replaces a connection that died with a restarted server. Falls back to ``client``
-    when its pool cannot be cloned.
-    """
-    pool = client.connection_pool
-    kwargs = dict(getattr(pool, "connection_kwargs", {}))
-    if not kwargs:
-        return client
-    kwargs["retry"] = Retry(NoBackoff(), 1)
-    try:
-        clone = type(pool)(connection_class=pool.connection_class, **kwargs)
-    except TypeError:
-        return client
-    return redis.Redis(connection_pool=clone)
 
 
 @dataclass(frozen=True)
@@ -365,6 +343,7 @@ class Receiver:
             reason,
             event_id,
             headers={"Retry-After": str(RETRY_AFTER_S)},
+            stream=False,  # Redis just failed: the log line is the record, answer at once
         )
 
     def _answer(
@@ -380,6 +359,7 @@ class Receiver:
         kind: str = "",
         subject: str = "",
         headers: dict[str, str] | None = None,
+        stream: bool = True,
     ) -> Answer:
         self.ingress.record(
             IngressEntry(
@@ -392,7 +372,8 @@ class Receiver:
                 kind,
                 subject,
                 at=now,
-            )
+            ),
+            stream=stream,
         )
         self.metrics.webhook_request(source.name, decision, status)
         if status >= 400:
