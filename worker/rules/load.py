@@ -146,6 +146,11 @@ def _read(report: Report, name: str, *, required: bool) -> File:
     for problem in file.doc.problems:
         report.add(file, problem.line, problem.reason)
     file.broken = file.doc.data is None and bool(file.doc.problems)
+    if file.doc.data is None and required and not file.doc.problems:
+        # an empty file (or only comments) is an accident, not a site with nobody in it:
+        # every trigger would end unknown_person / no_rule while everything looks fine
+        what = "people" if name == PEOPLE_FILE else "rules"
+        report.add(file, 1, f"{name} is empty: it lists no {what}")
     if file.doc.data is None:
         file.raw = {}
     elif isinstance(file.doc.data, dict):
