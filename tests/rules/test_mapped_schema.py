@@ -90,3 +90,47 @@ def test_signature_and_fields_belong_to_their_vendors(tmp_path):
     )
     assert any(":2: " in p and "fields: is for vendors mapped and standard" in p for p in problems)
     assert any(":5: " in p and "vendor mapped needs a fields: block" in p for p in problems)
+
+
+TWO_SYSTEMS = """\
+webhooks:
+  - name: hq-doors
+    vendor: mapped
+    allow_unsigned: true
+    fields: {event_id: id, event_type: t, accept: {event_types: [x]}, subject: s, occurred_at: o}
+  - name: garage-doors
+    vendor: mapped
+    allow_unsigned: true
+    fields: {event_id: id, event_type: t, accept: {event_types: [x]}, subject: s, occurred_at: o}
+"""
+
+
+def test_an_id_of_one_mapped_system_never_names_a_person_from_another(tmp_path):
+    """Two unrelated door systems both use vendor: mapped; their user ids are unrelated, so
+    an id listed for one source must not resolve a subject sent by the other."""
+    (tmp_path / "people.yaml").write_text(
+        "people:\n  - email: dana.ruiz@example.com\n    vendor_ids: {hq-doors: '17'}\n"
+    )
+    (tmp_path / "rules.yaml").write_text(
+        "rules: [{name: r, on: {kind: badge_in}, do: {action: start}}]\n"
+    )
+    (tmp_path / "sources.yaml").write_text(TWO_SYSTEMS)
+    ruleset, problems = check_ruleset(tmp_path)
+    assert problems == []
+    assert ruleset is not None
+    found = ruleset.directory.resolve("17", source="webhook:hq-doors")
+    assert found is not None
+    assert found.email == "dana.ruiz@example.com"
+    assert ruleset.directory.resolve("17", source="webhook:garage-doors") is None
+
+
+def test_vendor_ids_keyed_mapped_are_refused(tmp_path):
+    (tmp_path / "people.yaml").write_text(
+        "people:\n  - email: dana.ruiz@example.com\n    vendor_ids: {mapped: '17'}\n"
+    )
+    (tmp_path / "rules.yaml").write_text(
+        "rules: [{name: r, on: {kind: badge_in}, do: {action: start}}]\n"
+    )
+    (tmp_path / "sources.yaml").write_text(TWO_SYSTEMS)
+    problems = check_ruleset(tmp_path)[1]
+    assert any(":3: " in p and "would match every mapped source" in p for p in problems), problems

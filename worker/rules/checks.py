@@ -178,7 +178,14 @@ def _check_vendor_ids(
 ) -> None:
     report = unique.report
     for key, value in ids.items():
-        if key not in vendor_keys and report.sources_known:
+        if key == "mapped":
+            report.at(
+                unique.f,
+                (*here, "vendor_ids", key),
+                "vendor_ids key 'mapped' would match every mapped source (unrelated door "
+                "systems): use the source's name",
+            )
+        elif key not in vendor_keys and report.sources_known:
             report.at(
                 unique.f,
                 (*here, "vendor_ids", key),
