@@ -30,6 +30,7 @@ __all__ = [
     "TRIGGERS_QUEUE",
     "TriggerQueue",
     "actions_past_deadline",
+    "forget_stopped_worker",
     "make_broker",
     "queue_stats",
 ]
@@ -110,6 +111,15 @@ end
 local now = redis.call('TIME')
 return {ready, total, delayed, tostring(oldest), now[1] .. string.format('%06d', now[2])}
 """
+
+
+def forget_stopped_worker(client: redis.Redis, keys: Keys, broker_id: str) -> None:
+    """Remove a cleanly stopped worker's heartbeat, unless it still holds unacknowledged
+    messages: then the heartbeat must age out, so that the broker's maintenance hands them
+    to another worker."""
+    unacked = f"{keys.dramatiq}:__acks__.{broker_id}.*"
+    if not any(True for _ in client.scan_iter(match=unacked, count=100)):
+        client.zrem(f"{keys.dramatiq}:__heartbeats__", broker_id)
 
 
 def actions_past_deadline(client: redis.Redis, keys: Keys, now: datetime) -> int:

@@ -15,7 +15,7 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 
 from worker.pipeline.actors import REDIS_OUTAGE, Actors, declare_actors
-from worker.pipeline.broker import TriggerQueue, make_broker
+from worker.pipeline.broker import TriggerQueue, forget_stopped_worker, make_broker
 from worker.pipeline.context import Context
 from worker.rules.ruleset import Ruleset
 from worker.settings import Settings
@@ -93,12 +93,7 @@ class Pipeline:
             self.worker.stop(timeout=timeout_ms)
             self.worker = None
             with contextlib.suppress(redis.RedisError, OSError):
-                prefix = self.context.keys.dramatiq
-                unacked = f"{prefix}:__acks__.{self.broker.broker_id}.*"
-                if not any(True for _ in self.context.db.scan_iter(match=unacked, count=100)):
-                    # with messages still unacknowledged the heartbeat must age out, so that
-                    # the broker's maintenance hands them to another worker
-                    self.context.db.zrem(f"{prefix}:__heartbeats__", self.broker.broker_id)
+                forget_stopped_worker(self.context.db, self.context.keys, self.broker.broker_id)
         self.broker.close()
         self.context.client.close()
 
