@@ -220,3 +220,26 @@ def test_image_healthcheck_probes_every_long_running_role(
         assert _run_healthcheck(["autoclock", role], dead, tmp_path) != 0
     assert _run_healthcheck(["autoclock", "sandbox"], dead, tmp_path) == 0
     assert _run_healthcheck(["autoclock", "rules", "check"], dead, tmp_path) == 0
+
+
+def test_compose_healthchecks_probe_the_admin_listener(
+    start_role: Callable[[str], Role], tmp_path: Path
+) -> None:
+    """Every compose healthcheck (worker, webhooks, scheduler) passes against a live admin
+    listener and fails against a dead one, reading the port from AUTOCLOCK_ADMIN_PORT."""
+    compose = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text(encoding="utf-8"))
+    running = start_role("webhooks")
+    live = running.admin.rsplit(":", 1)[1]
+    dead = str(_free_port())
+    for name in ("worker", "webhooks", "scheduler"):
+        test = compose["services"][name]["healthcheck"]["test"]
+        assert test[:3] == ["CMD", "python", "-c"], (name, test)
+        for port, ok in ((live, True), (dead, False)):
+            done = subprocess.run(
+                [sys.executable, "-c", test[3]],
+                env={**os.environ, "AUTOCLOCK_ADMIN_PORT": port},
+                capture_output=True,
+                timeout=20,
+                check=False,
+            )
+            assert (done.returncode == 0) is ok, (name, port, done.stderr[-500:])
