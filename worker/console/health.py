@@ -46,6 +46,19 @@ def _text(value: object) -> str:
 
 def read_health(client: redis.Redis, keys: Keys, settings: Settings, ruleset: Ruleset) -> Health:
     h = Health()
+    if not _read_redis(client, h):
+        return h
+    _read_leader(client, keys, settings, ruleset, h)
+    _read_feeds(client, keys, ruleset, h)
+    _read_queues(client, keys, h)
+    _read_api(client, keys, settings, h)
+    _read_process_metrics(h)
+    h.outcomes.sort()
+    return h
+
+
+def _read_redis(client: redis.Redis, h: Health) -> bool:
+    """Redis itself; False (and the page stops there) when it does not answer."""
     started = time.perf_counter()
     try:
         client.ping()
@@ -61,8 +74,13 @@ def read_health(client: redis.Redis, keys: Keys, settings: Settings, ruleset: Ru
     except (redis.RedisError, OSError) as exc:
         h.redis = {"status": f"unavailable: {type(exc).__name__}"}
         h.problems.append("Redis is unavailable")
-        return h
+        return False
+    return True
 
+
+def _read_leader(
+    client: redis.Redis, keys: Keys, settings: Settings, ruleset: Ruleset, h: Health
+) -> None:
     lock = LeaderLock(client, keys("scheduler", "leader"), ttl_s=settings.leader_ttl_s)
     holder = lock.holder()
     h.leader = (
@@ -73,6 +91,8 @@ def read_health(client: redis.Redis, keys: Keys, settings: Settings, ruleset: Ru
     if holder is None and (ruleset.sources.calendars or ruleset.sources.schedules):
         h.problems.append("no scheduler leader: calendar and schedule fires are not being made")
 
+
+def _read_feeds(client: redis.Redis, keys: Keys, ruleset: Ruleset, h: Health) -> None:
     for calendar in ruleset.sources.calendars:
         values = client.hmget(keys("scheduler", "feed", calendar.name), list(_FEED_FIELDS))
         row = {"name": calendar.name}
@@ -81,6 +101,9 @@ def read_health(client: redis.Redis, keys: Keys, settings: Settings, ruleset: Ru
             h.problems.append(f"feed {calendar.name}: {row['last_error']}")
         h.feeds.append(row)
 
+
+def _read_queues(client: redis.Redis, keys: Keys, h: Health) -> None:
+    """The queues, the outcome counters and the dead letters."""
     for queue in (TRIGGERS_QUEUE, ACTIONS_QUEUE):
         stats = queue_stats(client, keys, queue)
         h.queues.append(
@@ -97,7 +120,9 @@ def read_health(client: redis.Redis, keys: Keys, settings: Settings, ruleset: Ru
     if dead:
         h.problems.append(f"{dead} dead letter(s) wait for a replay or a drop")
 
-    # cluster-wide: what the newest outcomes say about the API
+
+def _read_api(client: redis.Redis, keys: Keys, settings: Settings, h: Health) -> None:
+    """Cluster-wide: what the newest outcomes say about the API."""
     statuses: dict[int, int] = {}
     for _id, raw in OutcomeLog(client, keys).scan(RECENT_OUTCOMES):
         if b'"http_status":' not in raw:
@@ -121,7 +146,9 @@ def read_health(client: redis.Redis, keys: Keys, settings: Settings, ruleset: Ru
     if refused:
         h.problems.append(f"WebWork refused {refused} recent action(s) with 401/403")
 
-    # this process's own counters (calls it made, limiter waits): per-process metrics
+
+def _read_process_metrics(h: Health) -> None:
+    """This process's own counters (calls it made, limiter waits): per-process metrics."""
     for family in text_string_to_metric_families(process_metrics().render().decode()):
         for sample in family.samples:
             if not sample.name.startswith(("autoclock_webwork", "autoclock_limiter")):
@@ -130,5 +157,3 @@ def read_health(client: redis.Redis, keys: Keys, settings: Settings, ruleset: Ru
                 continue
             labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
             h.metrics.append((sample.name, labels, float(sample.value)))
-    h.outcomes.sort()
-    return h

@@ -60,28 +60,44 @@ class Timeline:
         return TOP + index * LANE_H
 
 
-def build_timeline(day: Day, flags: list[Flag], now: datetime) -> Timeline:
-    """Shapes for ``day``; ``now`` ends an open tracked interval and draws the now line."""
-    span = (day.end - day.start).total_seconds()
-    zone = day.person.zone
+@dataclass(frozen=True)
+class _Scale:
+    """Times of one day to x positions and local ``HH:MM`` labels."""
 
-    def x(at: datetime) -> float:
-        seconds = min(max((at - day.start).total_seconds(), 0.0), span)
+    day: Day
+
+    def x(self, at: datetime) -> float:
+        span = (self.day.end - self.day.start).total_seconds()
+        seconds = min(max((at - self.day.start).total_seconds(), 0.0), span)
         return round(LEFT + (WIDTH - LEFT - RIGHT) * seconds / span, 1)
 
-    def hhmm(at: datetime) -> str:
-        return at.astimezone(zone).strftime("%H:%M")
+    def hhmm(self, at: datetime) -> str:
+        return at.astimezone(self.day.person.zone).strftime("%H:%M")
 
+
+def build_timeline(day: Day, flags: list[Flag], now: datetime) -> Timeline:
+    """Shapes for ``day``; ``now`` ends an open tracked interval and draws the now line."""
+    scale = _Scale(day)
     t = Timeline()
     for hour in range(0, 25, 2):
         t.hours.append((round(LEFT + (WIDTH - LEFT - RIGHT) * hour / 24, 1), f"{hour:02d}"))
     if day.start <= now < day.end:
-        t.now_x = x(now)
+        t.now_x = scale.x(now)
+    t.shapes.extend(_planned_shapes(day, scale))
+    t.shapes.extend(_badge_shapes(day, scale))
+    t.shapes.extend(_action_shapes(day, scale))
+    t.shapes.extend(_tracked_shapes(day, flags, now, scale))
+    return t
 
+
+def _planned_shapes(day: Day, scale: _Scale) -> list[Shape]:
+    """Lane 0: shift bars and schedule ticks."""
+    x, hhmm = scale.x, scale.hhmm
+    shapes: list[Shape] = []
     for shift in day.shifts():
         start, end = shift.start or day.start, shift.end or day.end
         text = f"shift {hhmm(start) if shift.start else '?'}-{hhmm(end) if shift.end else '?'}"
-        t.shapes.append(
+        shapes.append(
             Shape(
                 "bar",
                 0,
@@ -94,7 +110,7 @@ def build_timeline(day: Day, flags: list[Flag], now: datetime) -> Timeline:
         )
     for planned in day.planned:
         if planned.kind is TriggerKind.TICK:
-            t.shapes.append(
+            shapes.append(
                 Shape(
                     "mark",
                     0,
@@ -104,7 +120,13 @@ def build_timeline(day: Day, flags: list[Flag], now: datetime) -> Timeline:
                     f"{planned.source} fires at {hhmm(planned.at)}",
                 )
             )
+    return shapes
 
+
+def _badge_shapes(day: Day, scale: _Scale) -> list[Shape]:
+    """Lane 1: badge scans, applied or ignored."""
+    x, hhmm = scale.x, scale.hhmm
+    shapes: list[Shape] = []
     for o in day.badges:
         direction = {
             TriggerKind.BADGE_IN: "in",
@@ -114,7 +136,7 @@ def build_timeline(day: Day, flags: list[Flag], now: datetime) -> Timeline:
         applied = o.result in _GOOD or o.result in _NOOP
         css = f"badge badge-{direction}" + ("" if applied else " badge-ignored")
         why = "" if applied else f" — ignored: {o.result.value}, {o.reason}"
-        t.shapes.append(
+        shapes.append(
             Shape(
                 "mark",
                 1,
@@ -127,7 +149,7 @@ def build_timeline(day: Day, flags: list[Flag], now: datetime) -> Timeline:
         )
     for scan in day.ignored_scans:
         at = datetime.fromisoformat(scan["local"])
-        t.shapes.append(
+        shapes.append(
             Shape(
                 "mark",
                 1,
@@ -137,40 +159,53 @@ def build_timeline(day: Day, flags: list[Flag], now: datetime) -> Timeline:
                 f"scan {hhmm(at)} ({scan.get('source', '')}) — ignored: {scan.get('reason', '')}",
             )
         )
+    return shapes
 
+
+def _action_css(result: Result) -> str:
+    if result in _GOOD:
+        return "action action-ok"
+    if result in _NOOP:
+        return "action action-noop"
+    if result in (Result.EXPIRED, Result.REJECTED, Result.FAILED, Result.MISSED):
+        return "action action-bad"
+    return "action action-skip"
+
+
+def _action_shapes(day: Day, scale: _Scale) -> list[Shape]:
+    """Lane 2: starts and stops with their outcome."""
+    shapes: list[Shape] = []
     for o in day.actions:
-        if o.result in _GOOD:
-            css = "action action-ok"
-        elif o.result in _NOOP:
-            css = "action action-noop"
-        elif o.result in (Result.EXPIRED, Result.REJECTED, Result.FAILED, Result.MISSED):
-            css = "action action-bad"
-        else:
-            css = "action action-skip"
         verb = o.verb.value if o.verb else "?"
-        t.shapes.append(
+        shapes.append(
             Shape(
                 "mark",
                 2,
-                x(o.occurred_at),
+                scale.x(o.occurred_at),
                 0,
-                css,
-                f"{verb} {hhmm(o.occurred_at)} → {o.result.value}: {o.reason}",
+                _action_css(o.result),
+                f"{verb} {scale.hhmm(o.occurred_at)} → {o.result.value}: {o.reason}",
                 o.result.value,
             )
         )
+    return shapes
 
+
+def _tracked_shapes(day: Day, flags: list[Flag], now: datetime, scale: _Scale) -> list[Shape]:
+    """Lane 3: tracked intervals (``now`` ends an open one) and the review flags."""
+    x, hhmm = scale.x, scale.hhmm
+    shapes: list[Shape] = []
     for interval in day.tracked(now):
         css = "tracked" + (" tracked-open" if interval.open_start or interval.open_end else "")
         title = (
             f"tracked {'≤' if interval.open_start else ''}{hhmm(interval.start)}-"
             f"{hhmm(interval.end)}{' (still running)' if interval.open_end else ''}"
         )
-        t.shapes.append(
+        shapes.append(
             Shape(
                 "bar", 3, x(interval.start), max(x(interval.end) - x(interval.start), 2), css, title
             )
         )
     for flag in flags:
-        t.shapes.append(Shape("mark", 3, x(flag.at), 0, "flag", f"review: {flag.message}", "!"))
-    return t
+        shapes.append(Shape("mark", 3, x(flag.at), 0, "flag", f"review: {flag.message}", "!"))
+    return shapes

@@ -144,6 +144,17 @@ class Seed(BaseModel):
     @model_validator(mode="after")
     def _references(self) -> Self:
         problems: list[str] = []
+        members = self._member_problems(problems)
+        problems.extend(self._token_problems())
+        problems.extend(self._project_problems(members))
+        problems.extend(self._leave_problems(members))
+        problems.extend(self._tracker_problems(members))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def _member_problems(self, problems: list[str]) -> set[tuple[int, int]]:
+        """Append workspace and member problems; return the (workspace, member) pairs."""
         spaces = {w.id for w in self.workspaces}
         if len(spaces) != len(self.workspaces):
             problems.append("workspaces: duplicate id")
@@ -154,6 +165,10 @@ class Seed(BaseModel):
             if (m.workspace_id, m.id) in seen:
                 problems.append(f"member {m.id}: listed twice in workspace {m.workspace_id}")
             seen.add((m.workspace_id, m.id))
+        return seen
+
+    def _token_problems(self) -> list[str]:
+        problems: list[str] = []
         users = {m.id for m in self.members}
         tokens = [t.token for t in self.tokens]
         if len(set(tokens)) != len(tokens):
@@ -161,6 +176,12 @@ class Seed(BaseModel):
         for t in self.tokens:
             if t.user_id not in users:
                 problems.append(f"token of user {t.user_id}: no such member")
+        return problems
+
+    def _project_problems(self, members: set[tuple[int, int]]) -> list[str]:
+        """Projects, their contracts and their tasks."""
+        problems: list[str] = []
+        spaces = {w.id for w in self.workspaces}
         projects = {p.id: p for p in self.projects}
         for p in self.projects:
             if p.workspace_id not in spaces:
@@ -173,7 +194,7 @@ class Seed(BaseModel):
             project = projects.get(c.project_id)
             if project is None:
                 problems.append(f"contract {c.id}: unknown project {c.project_id}")
-            elif (project.workspace_id, c.user_id) not in seen:
+            elif (project.workspace_id, c.user_id) not in members:
                 problems.append(
                     f"contract {c.id}: user {c.user_id} is not a member of workspace "
                     f"{project.workspace_id}"
@@ -181,15 +202,16 @@ class Seed(BaseModel):
         for task in self.tasks:
             if task.project_id not in projects:
                 problems.append(f"task {task.id}: unknown project {task.project_id}")
+        return problems
+
+    def _leave_problems(self, members: set[tuple[int, int]]) -> list[str]:
+        problems: list[str] = []
         for leave in self.leaves:
-            if (leave.workspace_id, leave.user_id) not in seen:
+            if (leave.workspace_id, leave.user_id) not in members:
                 problems.append(f"leave {leave.id}: user {leave.user_id} is not a member")
             if leave.end_date < leave.start_date:
                 problems.append(f"leave {leave.id}: end_date before start_date")
-        problems.extend(self._tracker_problems(seen))
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
+        return problems
 
     def _tracker_problems(self, members: set[tuple[int, int]]) -> list[str]:
         problems: list[str] = []

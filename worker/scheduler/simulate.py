@@ -107,6 +107,59 @@ def _unknown_attendees(
     ]
 
 
+def _people(ruleset: Ruleset, person: str | None) -> list[Person]:
+    if person is None:
+        return list(ruleset.directory.people)
+    found = ruleset.directory.by_email(person)
+    if found is None:
+        raise LookupError(f"{person} is not in the people directory")
+    return [found]
+
+
+def _read_calendars(
+    ruleset: Ruleset, report: RangeReport, read_feed: FeedReader | None
+) -> list[tuple[CalendarSource, Any]]:
+    """Each calendar parsed once; a feed that cannot be read is a ``feed_failures`` entry."""
+    calendars = []
+    with httpx.Client(timeout=15.0, follow_redirects=False) as http:
+        reader = read_feed or (lambda s: download(s, ruleset.root, http)[0])
+        for source in ruleset.sources.calendars:
+            try:
+                calendars.append((source, parse_calendar(reader(source))))
+            except (FeedError, CalendarError) as exc:
+                line = f"calendar {source.name}: {exc}"
+                report.feed_failures.append(line)
+                report.note(line)
+    return calendars
+
+
+def _calendar_fires(
+    ruleset: Ruleset,
+    report: RangeReport,
+    calendars: list[tuple[CalendarSource, Any]],
+    window: tuple[datetime, datetime],
+    people: list[Person],
+    everyone: bool,
+) -> list[Fire]:
+    """The fires of every calendar in ``window``; their problems noted in ``report``."""
+    fires: list[Fire] = []
+    span = (report.first - timedelta(days=1), report.last + timedelta(days=2))
+    for source, calendar in calendars:
+        plan = calendar_fires(source, calendar, ruleset.directory, *window, people=people)
+        fires.extend(plan.fires)
+        # events skipped or tolerated concern everyone; "maps to nobody" only everyone
+        lines = plan.problems if everyone else [e.line(source.name) for e in plan.events]
+        for line in lines:
+            report.note(line)
+            if everyone and line.endswith("maps to nobody"):
+                report.unmapped.append(line)
+        if everyone:
+            for line in _unknown_attendees(source, calendar, ruleset, *span):
+                report.note(line)
+                report.unmapped.append(line)
+    return fires
+
+
 def simulate_range(
     ruleset: Ruleset,
     first: date,
@@ -127,53 +180,23 @@ def simulate_range(
         raise ValueError("the last day is before the first")
     facts = facts or StaticFacts()
     report = RangeReport(first=first, last=last)
-    if person is not None:
-        found = ruleset.directory.by_email(person)
-        if found is None:
-            raise LookupError(f"{person} is not in the people directory")
-        people: list[Person] = [found]
-    else:
-        people = list(ruleset.directory.people)
-    calendars = []
-    with httpx.Client(timeout=15.0, follow_redirects=False) as http:
-        reader = read_feed or (lambda s: download(s, ruleset.root, http)[0])
-        for source in ruleset.sources.calendars:
-            try:
-                calendars.append((source, parse_calendar(reader(source))))
-            except (FeedError, CalendarError) as exc:
-                line = f"calendar {source.name}: {exc}"
-                report.feed_failures.append(line)
-                report.note(line)
-    windows = {p.email: (_local_day(first, p)[0], _local_day(last, p)[1]) for p in people}
-    lo = min((w[0] for w in windows.values()), default=datetime.now(UTC))
-    hi = max((w[1] for w in windows.values()), default=lo)
-    lo, hi = lo - timedelta(microseconds=1), hi - timedelta(microseconds=1)
-    fires = schedule_fires(ruleset.sources.schedules, ruleset.directory, lo, hi, people=people)
-    for source, calendar in calendars:
-        plan = calendar_fires(source, calendar, ruleset.directory, lo, hi, people=people)
-        fires.extend(plan.fires)
-        # events skipped or tolerated concern everyone; "maps to nobody" only everyone
-        lines = plan.problems if person is None else [e.line(source.name) for e in plan.events]
-        for line in lines:
-            report.note(line)
-            if person is None and line.endswith("maps to nobody"):
-                report.unmapped.append(line)
-        if person is None:
-            span = (first - timedelta(days=1), last + timedelta(days=2))
-            for line in _unknown_attendees(source, calendar, ruleset, *span):
-                report.note(line)
-                report.unmapped.append(line)
-    fires.sort(key=lambda f: (f.at, f.id))
+    people = _people(ruleset, person)
+    calendars = _read_calendars(ruleset, report, read_feed)
     entries = {
-        p.email: PersonDay(person=p, start=windows[p.email][0], end=windows[p.email][1])
+        p.email: PersonDay(person=p, start=_local_day(first, p)[0], end=_local_day(last, p)[1])
         for p in people
     }
+    lo = min((e.start for e in entries.values()), default=datetime.now(UTC))
+    hi = max((e.end for e in entries.values()), default=lo)
+    window = (lo - timedelta(microseconds=1), hi - timedelta(microseconds=1))
+    fires = schedule_fires(ruleset.sources.schedules, ruleset.directory, *window, people=people)
+    fires += _calendar_fires(ruleset, report, calendars, window, people, person is None)
+    fires.sort(key=lambda f: (f.at, f.id))
     for fire in fires:
         entry = entries.get(fire.email)
-        if entry is None or not entry.start <= fire.at < entry.end:
-            continue
-        decision = evaluate(fire.trigger, entry.person, ruleset, now=fire.at, facts=facts)
-        entry.items.append((fire, decision))
+        if entry is not None and entry.start <= fire.at < entry.end:
+            decision = evaluate(fire.trigger, entry.person, ruleset, now=fire.at, facts=facts)
+            entry.items.append((fire, decision))
     report.people = [entries[p.email] for p in people]
     return report
 

@@ -69,7 +69,21 @@ def _add(headers: dict[str, str], name: str, value: str) -> None:
     headers[key] = f"{headers[key]}, {value}" if key in headers else value
 
 
-def _from_message(data: bytes) -> Recording:
+def _header(line: bytes, number: int) -> tuple[str, str]:
+    """One ``Name: value`` line."""
+    match = _HEADER.match(line)
+    if match is None:
+        shown = line[:40].decode("utf-8", "replace")
+        raise RecordingError(number, f"not a header line (Name: value): {shown!r}")
+    try:
+        value = match.group(2).decode("utf-8")
+    except UnicodeDecodeError:
+        raise RecordingError(number, "header value is not UTF-8") from None
+    return match.group(1).decode("ascii"), value
+
+
+def _read_headers(data: bytes) -> tuple[dict[str, str], str | None, int, int]:
+    """The headers up to the first empty line: (headers, path, body offset, line number)."""
     headers: dict[str, str] = {}
     path: str | None = None
     position = 0
@@ -93,19 +107,15 @@ def _from_message(data: bytes) -> Recording:
             path = line.split()[1].decode("ascii", "replace")
             started = True
             continue
-        match = _HEADER.match(line)
-        if match is None:
-            shown = line[:40].decode("utf-8", "replace")
-            raise RecordingError(number, f"not a header line (Name: value): {shown!r}")
-        try:
-            value = match.group(2).decode("utf-8")
-        except UnicodeDecodeError:
-            raise RecordingError(number, "header value is not UTF-8") from None
-        _add(headers, match.group(1).decode("ascii"), value)
+        _add(headers, *_header(line, number))
         started = True
     if not headers:
         raise RecordingError(1, "no headers: a recording starts with the request's headers")
-    body = data[position:]
+    return headers, path, position, number
+
+
+def _cut_body(headers: dict[str, str], body: bytes, number: int) -> tuple[bytes, list[str]]:
+    """The body by Content-Length, or less one final line break; with how it was cut."""
     notes: list[str] = []
     declared = headers.get("content-length")
     if declared is not None:
@@ -125,10 +135,16 @@ def _from_message(data: bytes) -> Recording:
     elif body.endswith(b"\n"):
         body = body[:-1]
         notes.append("one final line break of the file is not part of the body")
+    return body, notes
+
+
+def _from_message(data: bytes) -> Recording:
+    headers, path, position, number = _read_headers(data)
+    body, notes = _cut_body(headers, data[position:], number)
     return Recording(headers, body, path, notes)
 
 
-def _from_json(data: bytes) -> Recording:
+def _json_object(data: bytes) -> dict[str, Any]:
     try:
         value = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -141,8 +157,11 @@ def _from_json(data: bytes) -> Recording:
     unknown = sorted(set(value) - {"headers", "body", "body_base64", "path"})
     if unknown:
         raise RecordingError(1, f"unknown key {unknown[0]!r} (use headers, body or body_base64)")
+    return value
+
+
+def _json_headers(raw: Any) -> dict[str, str]:
     headers: dict[str, str] = {}
-    raw = value.get("headers")
     if isinstance(raw, dict):
         pairs: list[Any] = [list(item) for item in raw.items()]
     elif isinstance(raw, list):
@@ -156,21 +175,30 @@ def _from_json(data: bytes) -> Recording:
         if not isinstance(name, str) or not isinstance(text, str) or not name:
             raise RecordingError(1, "headers: names and values are text")
         _add(headers, name, text)
+    return headers
+
+
+def _json_body(value: dict[str, Any]) -> bytes:
     if ("body" in value) == ("body_base64" in value):
         raise RecordingError(1, "give exactly one of body (text) or body_base64")
-    if "body" in value:
-        if not isinstance(value["body"], str):
-            raise RecordingError(
-                1, "body must be the exact body text (a JSON string), not a parsed object"
-            )
+    if "body" not in value:
         try:
-            body = value["body"].encode("utf-8")
-        except UnicodeEncodeError:
-            raise RecordingError(1, "body holds a lone surrogate (not UTF-8 text)") from None
-    else:
-        try:
-            body = base64.b64decode(str(value["body_base64"]), validate=True)
+            return base64.b64decode(str(value["body_base64"]), validate=True)
         except (binascii.Error, ValueError):
             raise RecordingError(1, "body_base64 is not base64") from None
+    if not isinstance(value["body"], str):
+        raise RecordingError(
+            1, "body must be the exact body text (a JSON string), not a parsed object"
+        )
+    try:
+        return value["body"].encode("utf-8")
+    except UnicodeEncodeError:
+        raise RecordingError(1, "body holds a lone surrogate (not UTF-8 text)") from None
+
+
+def _from_json(data: bytes) -> Recording:
+    value = _json_object(data)
+    headers = _json_headers(value.get("headers"))
+    body = _json_body(value)
     path = value.get("path") if isinstance(value.get("path"), str) else None
     return Recording(headers, body, path)
