@@ -102,11 +102,6 @@ class Ledger:
 
     # ---- actions
 
-    def result(self, action_key: str) -> Result | None:
-        """The final result of an action, or None (never ran, or in flight)."""
-        done = self.finished(action_key)
-        return None if done is None else done[0]
-
     def finished(self, action_key: str) -> tuple[Result, str | None] | None:
         """The final result of an action and the delivery that reached it, or None."""
         raw = self.client.get(self.keys("action", action_key))

@@ -152,17 +152,6 @@ class RateLimiter:
         if wait > 0:
             raise Backpressure(wait)
 
-    def acquire_blocking(self, holder: str, *, max_wait_s: float = 120.0) -> None:
-        """Take a slot, sleeping for it (for the CLI, never for actors)."""
-        deadline = time.monotonic() + max_wait_s
-        while True:
-            wait = self.wait_ms(holder)
-            if wait <= 0:
-                return
-            if time.monotonic() + wait / 1000 > deadline:
-                raise Backpressure(wait)
-            time.sleep(wait / 1000)
-
     def pause(self, seconds: float) -> None:
         """Stop every caller for ``seconds`` (after a 429)."""
         self._pause(keys=[self.keys("rl", "pause")], args=[max(1, math.ceil(seconds * 1000))])
