@@ -23,7 +23,7 @@ from bench.common import ROOT, percentile
 from worker.models import Trigger, TriggerKind
 from worker.rules.evaluate import evaluate
 from worker.rules.facts import StaticFacts
-from worker.rules.loader import load_ruleset
+from worker.rules.load import load_ruleset
 
 __all__ = ["run", "write_directory"]
 

@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from tests.pipeline.helpers import wait_for_outcomes
 from worker.models import Result
 from worker.pipeline.runtime import build_pipeline
-from worker.rules.loader import load_ruleset
+from worker.rules.load import load_ruleset
 from worker.sandbox.server import serve_in_thread
 from worker.store import connect
 from worker.webhooks.app import create_app

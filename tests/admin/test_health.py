@@ -18,7 +18,7 @@ from worker.admin import Health, create_admin_app
 from worker.cli._admin import SCHEDULER_STALL_S, scheduler_health
 from worker.metrics import process_metrics
 from worker.pipeline.broker import TriggerQueue, make_broker
-from worker.rules.loader import load_ruleset
+from worker.rules.load import load_ruleset
 from worker.scheduler.loop import Scheduler
 from worker.settings import Settings
 from worker.store import Keys

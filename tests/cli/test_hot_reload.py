@@ -17,7 +17,7 @@ from tests.pipeline.helpers import wait_for_outcomes
 from tests.pipeline.processes import AUTOCLOCK, free_port, worker_env
 from worker.models import Result
 from worker.pipeline.outcomes import OutcomeLog
-from worker.rules.loader import load_ruleset
+from worker.rules.load import load_ruleset
 from worker.sandbox.seed import Seed
 from worker.settings import Settings
 from worker.store import Keys

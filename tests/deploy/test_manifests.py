@@ -25,7 +25,7 @@ from tests.deploy.consistency import (
     parse_dockerfile,
     settings_env_names,
 )
-from worker.rules.loader import load_ruleset
+from worker.rules.load import load_ruleset
 from worker.settings import webhook_secret_env
 
 DEPLOY = ROOT / "deploy"

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from tests.pipeline.helpers import write_rules
 from worker.pipeline.runtime import Pipeline, build_pipeline
-from worker.rules.loader import load_ruleset
+from worker.rules.load import load_ruleset
 from worker.settings import Settings
 from worker.store import connect
 

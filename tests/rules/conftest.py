@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from worker.models import Trigger, TriggerKind
-from worker.rules.loader import Ruleset, load_ruleset
+from worker.rules.load import load_ruleset
+from worker.rules.ruleset import Ruleset
 
 SHIPPED = Path(__file__).resolve().parents[2] / "rules"
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from tests.rules.conftest import edit, line_of
 from worker.cli import main
-from worker.rules.loader import check_ruleset, load_ruleset
+from worker.rules.load import check_ruleset, load_ruleset
 
 CLOSURES = """closures:
   - name: christmas

@@ -17,7 +17,7 @@ from worker.cli import main
 from worker.rules.conditions import Tri, check_when
 from worker.rules.evaluate import evaluate
 from worker.rules.facts import StaticFacts
-from worker.rules.loader import check_ruleset
+from worker.rules.load import check_ruleset
 from worker.rules.schema import When
 
 GROUPS = ["office", "night", "field"]

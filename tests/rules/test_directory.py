@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from worker.rules.directory import Directory, Person
-from worker.rules.loader import Ruleset
+from worker.rules.ruleset import Ruleset
 
 
 def test_resolve_by_email_case_insensitive(shipped: Ruleset) -> None:

@@ -15,7 +15,7 @@ from worker.models import TriggerKind, Verb
 from worker.rules.directory import Directory, Person
 from worker.rules.evaluate import evaluate
 from worker.rules.facts import StaticFacts
-from worker.rules.loader import Ruleset
+from worker.rules.ruleset import Ruleset
 from worker.rules.schema import Policy, RuleSpec, SourcesFile
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -16,7 +16,7 @@ from tests.rules.conftest import edit
 from tests.scheduler.conftest import write_rules
 from worker.pipeline.broker import TriggerQueue, make_broker
 from worker.rules.live import LiveRules, current_warnings
-from worker.rules.loader import load_ruleset
+from worker.rules.load import load_ruleset
 from worker.scheduler.clock import ManualClock
 from worker.scheduler.loop import Scheduler
 from worker.settings import Settings

@@ -8,7 +8,8 @@ import pytest
 
 from tests.rules.conftest import SHIPPED, edit
 from worker.errors import RulesError
-from worker.rules.loader import Ruleset, check_ruleset, load_ruleset
+from worker.rules.load import check_ruleset, load_ruleset
+from worker.rules.ruleset import Ruleset
 
 P, S, R = "people.yaml", "sources.yaml", "rules.yaml"
 

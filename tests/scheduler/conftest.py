@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from worker.rules.loader import Ruleset, load_ruleset
+from worker.rules.load import load_ruleset
+from worker.rules.ruleset import Ruleset
 
 ICS = Path(__file__).parent / "ics"
 

@@ -14,7 +14,7 @@ from tests.scheduler.conftest import write_rules
 from worker.cli import main
 from worker.metrics.process import process_metrics
 from worker.pipeline.broker import TriggerQueue, make_broker
-from worker.rules.loader import load_ruleset
+from worker.rules.load import load_ruleset
 from worker.scheduler.clock import ManualClock
 from worker.scheduler.loop import Scheduler
 from worker.settings import Settings

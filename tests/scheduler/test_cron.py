@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from tests.scheduler.conftest import MakeRules, write_rules
 from tests.scheduler.helpers import queued_triggers
 from worker.pipeline.broker import TriggerQueue, make_broker
-from worker.rules.loader import check_ruleset, load_ruleset
+from worker.rules.load import check_ruleset, load_ruleset
 from worker.scheduler.clock import ManualClock
 from worker.scheduler.cron import cron_fires
 from worker.scheduler.loop import Scheduler

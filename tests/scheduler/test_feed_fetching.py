@@ -22,7 +22,7 @@ from tests.scheduler.conftest import write_rules
 from tests.scheduler.helpers import queued_triggers
 from worker.cli import main
 from worker.pipeline.broker import TriggerQueue, make_broker
-from worker.rules.loader import load_ruleset
+from worker.rules.load import load_ruleset
 from worker.rules.schema import CalendarSource
 from worker.scheduler.clock import SimulatedClock
 from worker.scheduler.feeds import FeedError, FeedFetcher, _redirect_target, download

@@ -16,7 +16,7 @@ from tests.scheduler.helpers import queued_triggers
 from worker.models import Result
 from worker.pipeline.broker import TriggerQueue, make_broker
 from worker.pipeline.outcomes import OutcomeLog
-from worker.rules.loader import load_ruleset
+from worker.rules.load import load_ruleset
 from worker.scheduler.clock import ManualClock
 from worker.scheduler.loop import Scheduler
 from worker.settings import Settings

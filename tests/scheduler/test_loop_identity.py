@@ -13,7 +13,7 @@ import redis
 from tests.scheduler.conftest import ICS, write_rules
 from tests.scheduler.helpers import queued_triggers
 from worker.pipeline.broker import TriggerQueue, make_broker
-from worker.rules.loader import load_ruleset
+from worker.rules.load import load_ruleset
 from worker.scheduler.clock import ManualClock
 from worker.scheduler.loop import Scheduler
 from worker.scheduler.simulate import simulate_day
