@@ -37,6 +37,9 @@ from tests.webhooks.hostile import (
     pending_claims,
     signed_headers,
 )
+from tests.webhooks.mapped_helpers import SECRETS as MAPPED_SECRETS
+from tests.webhooks.mapped_helpers import SOURCES as MAPPED_SOURCES
+from tests.webhooks.mapped_helpers import acme_event, acme_headers
 from worker.webhooks.adapters import ADAPTERS
 from worker.webhooks.events import Delivery, Reject, Scan, TrackerChange
 from worker.webhooks.ingress import IngressLog
@@ -49,8 +52,12 @@ VENDOR = {
     "std": "standard",
     "legacy": "shared_secret",
     "webwork": "webwork",
+    "acme-doors": "mapped",
 }
 NOW = time.time()
+#: The mapped source (served by other tests' apps, so only checked adapter-level here).
+ACME = next(s for s in MAPPED_SOURCES.webhooks if s.name == "acme-doors")
+ACME_SECRETS = MAPPED_SECRETS["acme-doors"].split(",")
 
 
 def _generic() -> dict[str, Any]:
@@ -71,6 +78,7 @@ BASES: dict[str, dict[str, Any]] = {
     "std": _generic(),
     "legacy": _generic(),
     "webwork": {"event": "tracker.started", "id": "ww-1", "user_id": 7001, "timestamp": int(NOW)},
+    "acme-doors": json.loads(acme_event("acme-1")),
 }
 #: Every payload field some adapter reads, per source (a path into the JSON object).
 FIELDS: dict[str, list[tuple[str, ...]]] = {
@@ -141,7 +149,20 @@ FIELDS: dict[str, list[tuple[str, ...]]] = {
     ],
 }
 FIELDS["legacy"] = FIELDS["std"]
+FIELDS["acme-doors"] = [
+    ("id",),
+    ("type",),
+    ("data",),
+    ("data", "result"),
+    ("data", "user", "email"),
+    ("data", "time"),
+    ("data", "direction"),
+    ("data", "door", "name"),
+    ("data", "door", "id"),
+]
+HEADERS = {**HEADERS_READ, "acme-doors": ["X-Acme-Signature"]}
 SOURCES = sorted(BASES)
+SERVED = [name for name in SOURCES if VENDOR[name] != "mapped"]
 
 
 def _set(payload: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
@@ -154,29 +175,35 @@ def _set(payload: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
 
 
 @st.composite
-def hostile_delivery(draw: st.DrawFn, *, any_unicode: bool) -> tuple[str, bytes, dict[str, str]]:
+def hostile_delivery(
+    draw: st.DrawFn, *, any_unicode: bool, sources: list[str] = SOURCES
+) -> tuple[str, bytes, dict[str, str]]:
     """(source, body, headers): one source's payload and headers with hostile parts."""
-    source = draw(st.sampled_from(SOURCES))
+    source = draw(st.sampled_from(sources))
     payload = copy.deepcopy(BASES[source])
     for path in draw(st.lists(st.sampled_from(FIELDS[source]), max_size=2, unique=True)):
         _set(payload, path, draw(HOSTILE_JSON))
     body = dump(payload).encode("utf-8", "surrogatepass")
-    headers = signed_headers(source, body) if draw(st.booleans()) else {}
+    signer = (lambda b: acme_headers(b, ACME_SECRETS[-1])) if source == "acme-doors" else None
+    signed = draw(st.booleans())
+    headers = (signer(body) if signer else signed_headers(source, body)) if signed else {}
     value_text = (
         st.text(st.characters(codec=None) | st.characters(categories=["Cs"]), max_size=20)
         if any_unicode
         else st.nothing()
     )
-    for name in draw(st.lists(st.sampled_from(HEADERS_READ[source]), max_size=2, unique=True)):
+    for name in draw(st.lists(st.sampled_from(HEADERS[source]), max_size=2, unique=True)):
         headers[name] = draw(hostile_header_value() | value_text)
     return source, body, headers
 
 
 def _delivery(source: str, body: bytes, headers: dict[str, str]) -> Delivery:
+    mapped = source == "acme-doors"
     return Delivery(
         body=body,
         headers={k.lower(): v for k, v in headers.items()},
-        secrets=[SECRETS[source]],
+        secrets=ACME_SECRETS if mapped else [SECRETS[source]],
+        spec=ACME if mapped else None,
         source=source,
         allow_unsigned=False,
         now=time.time(),
@@ -239,7 +266,7 @@ def test_served_receiver_refuses_hostile_input_with_a_logged_4xx_and_no_pending_
             database=None,
             suppress_health_check=list(HealthCheck),
         )
-        @given(hostile_delivery(any_unicode=False))
+        @given(hostile_delivery(any_unicode=False, sources=SERVED))
         def one(delivery):
             source, body, headers = delivery
             wire = {k: header_bytes(v) for k, v in headers.items()}
