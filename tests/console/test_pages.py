@@ -127,6 +127,22 @@ def test_health_shows_redis_queues_and_api(demo) -> None:
     assert "actions" in queues
     api = page.text.split('id="api"')[1].split("</table>")[0]
     assert "no 401/403" in api
+    assert "idle: the next call may go now" in api
+
+
+def test_health_shows_how_far_ahead_the_shared_budget_is_promised(
+    demo, redis_client: redis.Redis, namespace: str
+) -> None:
+    from worker.pipeline.limiter import RateLimiter
+
+    limiter = RateLimiter(redis_client, Keys(namespace), rpm=60)
+    for n in range(5):  # five callers take or reserve the next slots, one second apart
+        limiter.wait_ms(f"caller-{n}")
+    api = demo.get("/health").text.split('id="api"')[1].split("</table>")[0]
+    promised = re.search(r"slots promised ([0-9.]+) s ahead \(about (\d+) calls\)", api)
+    assert promised is not None, api
+    assert 3.0 <= float(promised.group(1)) <= 6.0
+    assert 3 <= int(promised.group(2)) <= 5
 
 
 def _dead_letter(client: redis.Redis, namespace: str) -> str:

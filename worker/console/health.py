@@ -15,6 +15,7 @@ from worker.metrics import outcome_counts, process_metrics
 from worker.models import Outcome
 from worker.pipeline.broker import ACTIONS_QUEUE, TRIGGERS_QUEUE, queue_stats
 from worker.pipeline.dlq import DeadLetters
+from worker.pipeline.limiter import RateLimiter
 from worker.pipeline.outcomes import OutcomeLog
 from worker.rules.ruleset import Ruleset
 from worker.scheduler.leader import LeaderLock
@@ -132,8 +133,21 @@ def _read_api(client: redis.Redis, keys: Keys, settings: Settings, h: Health) ->
             statuses[status] = statuses.get(status, 0) + 1
     refused = statuses.get(401, 0) + statuses.get(403, 0)
     pause_ms = int(client.pttl(keys("rl", "pause")))
+    # the shared limiter's schedule: how far ahead its slots are already promised
+    seconds, micros = client.time()
+    now_ms = int(seconds) * 1000 + int(micros) // 1000
+    tat = float(client.get(keys("rl", "tat")) or 0)
+    spacing = RateLimiter(
+        client, keys, rpm=settings.webwork_rpm, burst=settings.webwork_burst
+    ).spacing_ms
+    ahead_ms = max(0.0, tat - now_ms)
     h.api = {
         "budget": f"{settings.webwork_rpm} requests/minute, shared by every process",
+        "in use": (
+            f"slots promised {ahead_ms / 1000:.1f} s ahead (about {ahead_ms / spacing:.0f} calls)"
+            if ahead_ms > 0
+            else "idle: the next call may go now"
+        ),
         "paused": f"for {pause_ms / 1000:.0f} s more (after a 429)" if pause_ms > 0 else "no",
         "429s": f"{statuses.get(429, 0)} in the newest {RECENT_OUTCOMES:,} outcomes",
         "auth": (
