@@ -153,3 +153,44 @@ def test_a_custom_named_vtimezone_reads_like_its_iana_zone(windows: str, wall: d
     )
     starts = [f.at for f in plan.fires if f.trigger.kind.value == "shift_start"]
     assert starts == [expected]
+
+
+RULES = [
+    "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
+    "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,TH;COUNT=6",
+    "FREQ=DAILY;UNTIL=20260320T000000Z",
+    "FREQ=MONTHLY;BYDAY=1MO,-1FR",
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(RULES),
+    st.lists(st.tuples(st.integers(0, 200), st.sampled_from([" ", "  ", "\t"])), min_size=1),
+)
+def test_whitespace_anywhere_in_an_rrule_is_read_as_the_clean_rule_with_a_warning(
+    rule: str, spaces: list[tuple[int, str]]
+) -> None:
+    messy = rule
+    for position, space in spaces:
+        at = position % (len(messy) + 1)
+        messy = messy[:at] + space + messy[at:]
+
+    def fires(text: str):  # type: ignore[no-untyped-def]
+        body = (
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Microsoft Corporation//Outlook//EN\r\n"
+            "BEGIN:VEVENT\r\nUID:messy@property\r\n"
+            "DTSTART;TZID=W. Europe Standard Time:20260302T080000\r\n"
+            "DTEND;TZID=W. Europe Standard Time:20260302T120000\r\n"
+            f"RRULE:{text}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        ).encode()
+        start = datetime(2026, 3, 1, tzinfo=UTC)
+        return calendar_fires(
+            SOURCE, parse_calendar(body), DIRECTORY, start, start + timedelta(days=60)
+        )
+
+    clean, dirty = fires(rule), fires(messy)
+    assert clean.problems == []
+    assert [(f.id, f.at) for f in dirty.fires] == [(f.id, f.at) for f in clean.fires]
+    if messy.strip() != rule:
+        assert [(e.kind, e.skipped) for e in dirty.events] == [("malformed_rrule", False)]

@@ -277,8 +277,17 @@ class _Relabel:
 _SPACES = re.compile(r"\s+")
 
 
+def _clean_rule(raw: str) -> str:
+    """An RRULE without the faults whose meaning is unambiguous: whitespace anywhere (Exchange
+    writes ``BYDAY=MO, TU``), empty list items (``MO,,TU``), stray separators."""
+    text = _SPACES.sub("", raw)
+    text = re.sub(r",{2,}", ",", text)
+    text = re.sub(r"=,|,(?=;|$)", lambda m: "=" if m.group().startswith("=") else "", text)
+    return re.sub(r";{2,}", ";", text).strip(";")
+
+
 def _fix_rrule(event: _Event) -> EventProblem | None:
-    """Tolerate an RRULE whose only fault is whitespace; else report it (skipped)."""
+    """Tolerate an RRULE whose faults are unambiguous (a warning); else report it (skipped)."""
     rules = event.get("RRULE")
     if rules is None:
         return None
@@ -286,17 +295,18 @@ def _fix_rrule(event: _Event) -> EventProblem | None:
     fixed = []
     warned = None
     for rule in rules if isinstance(rules, list) else [rules]:
-        if not isinstance(rule, icalendar.prop.vBroken):
+        broken = isinstance(rule, icalendar.prop.vBroken)
+        raw = str(rule) if broken else rule.to_ical().decode()
+        cleaned = _clean_rule(raw)
+        if not broken and cleaned == raw:
             fixed.append(rule)
             continue
-        raw = str(rule)
-        cleaned = _SPACES.sub("", raw)
         try:
             fixed.append(vRecur.from_ical(cleaned))
         except (ValueError, TypeError, KeyError, IndexError):
             return EventProblem(uid, f"RRULE {raw[:200]!r} cannot be read", MALFORMED_RRULE)
         warned = EventProblem(
-            uid, f"RRULE {raw[:200]!r} has spaces; read as {cleaned!r}", MALFORMED_RRULE, False
+            uid, f"RRULE {raw[:200]!r} is malformed; read as {cleaned!r}", MALFORMED_RRULE, False
         )
     event["RRULE"] = fixed if len(fixed) > 1 else fixed[0]
     return warned
