@@ -230,7 +230,7 @@ def run_demo(settings: Settings, echo: Callable[[str], None], *, timeout_s: floa
             }
         )
         handle = connect(configured, embedded="own")  # ConfigError: another process owns it
-        live = live_workers(handle.client, Keys(configured.namespace))
+        live = live_workers(handle.client, handle.keys)
         if live:
             handle.close()
             raise ConfigError(

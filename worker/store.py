@@ -72,10 +72,13 @@ def redacted_url(url: str) -> str:
 
 @dataclass
 class RedisHandle:
-    """A Redis client, its URL, and the embedded server that must live as long as it."""
+    """A Redis client, its URL, the settings' key namespace in it, and the embedded server
+    that must live as long as it."""
 
     client: redis.Redis
     url: str
+    keys: Keys
+    """``Keys(settings.namespace)``: every key this process writes in that Redis."""
     description: str = ""
     """Which Redis, for the start-up line (no password)."""
     embedded: RedisServer | None = field(default=None, repr=False)
@@ -140,10 +143,12 @@ def connect(
     directory, a data directory another process owns) and ``OSError`` when the embedded
     server cannot start.
     """
+    keys = Keys(settings.namespace)
     if settings.redis_url:
         return RedisHandle(
             client=_client(settings.redis_url, decode_responses),
             url=settings.redis_url,
+            keys=keys,
             description=redacted_url(settings.redis_url),
         )
     if embedded == "never":
@@ -165,6 +170,7 @@ def connect(
         return RedisHandle(
             client=_client(url, decode_responses),
             url=url,
+            keys=keys,
             description=f"the embedded Redis of autoclock pid {owner} ({socket})",
         )
     try:
@@ -176,6 +182,7 @@ def connect(
     return RedisHandle(
         client=_client(server.url, decode_responses),
         url=server.url,
+        keys=keys,
         description=f"embedded {server.binary.describe()} in {directory}",
         embedded=server,
         lock=lock,

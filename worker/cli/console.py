@@ -26,7 +26,6 @@ from worker.logs import get_logger
 from worker.models import utcnow
 from worker.rules.load import load_ruleset
 from worker.settings import Settings
-from worker.store import Keys
 
 __all__ = ["COMMANDS", "CONSOLE_PATH", "console_mount", "console_url"]
 
@@ -137,7 +136,7 @@ def review_command(day: datetime, email: str | None, as_json: bool) -> None:
     with redis_or_exit(settings) as handle:
         days = gather_days(
             handle.client,
-            Keys(settings.namespace),
+            handle.keys,
             ruleset,
             people,
             date(day.year, day.month, day.day),

@@ -18,7 +18,6 @@ from worker.pipeline.pauses import PauseStore
 from worker.rules.messages import suggest
 from worker.rules.pauses import Pause
 from worker.rules.ruleset import Ruleset
-from worker.store import Keys
 
 __all__ = ["COMMANDS"]
 
@@ -88,7 +87,7 @@ def pause_command(
         raise click.BadParameter(f"{until.isoformat()} is not in the future", param_hint="--until")
     pause = Pause(scope=scope, start=now, until=until, reason=reason.strip())
     with redis_or_exit(settings) as handle:
-        PauseStore(handle.client, Keys(settings.namespace)).set(pause)
+        PauseStore(handle.client, handle.keys).set(pause)
     click.echo(pause.describe())
 
 
@@ -105,7 +104,7 @@ def resume_command(group: str | None, person: str | None, everyone: bool) -> Non
     ruleset = ruleset_or_exit(settings)
     scope = _scope(ruleset, group, person, everyone)
     with redis_or_exit(settings) as handle:
-        ended = PauseStore(handle.client, Keys(settings.namespace)).end(scope, utcnow())
+        ended = PauseStore(handle.client, handle.keys).end(scope, utcnow())
     if ended is None:
         click.echo(f"no active pause for {scope.replace(':', ' ')}", err=True)
         raise SystemExit(EXIT_PROBLEMS)
@@ -120,7 +119,7 @@ def pauses_command(as_json: bool) -> None:
     ruleset = ruleset_or_exit(settings)
     now = utcnow()
     with redis_or_exit(settings) as handle:
-        active = PauseStore(handle.client, Keys(settings.namespace)).active(now)
+        active = PauseStore(handle.client, handle.keys).active(now)
     today = now.date()
     closures = [
         c

@@ -107,7 +107,7 @@ def history_command(
     """Show the latest outcomes: what happened to each trigger, and why."""
     settings = settings_or_exit()
     with redis_or_exit(settings) as handle:
-        outcomes = OutcomeLog(handle.client, Keys(settings.namespace)).latest(
+        outcomes = OutcomeLog(handle.client, handle.keys).latest(
             count,
             person=person,
             result=Result(result) if result else None,
@@ -149,7 +149,7 @@ def dlq_list(as_json: bool) -> None:
     """List dead letters, oldest first."""
     settings = settings_or_exit()
     with redis_or_exit(settings) as handle:
-        letters = DeadLetters(handle.client, Keys(settings.namespace)).list()
+        letters = DeadLetters(handle.client, handle.keys).list()
     if as_json:
         for letter in letters:
             click.echo(
@@ -202,7 +202,7 @@ def dlq_replay(entry_id: str | None, replay_all: bool, no_deadline: bool) -> Non
         raise click.UsageError("give one dead-letter ID or --all")
     settings = settings_or_exit()
     with redis_or_exit(settings) as handle:
-        _replay(handle.client, Keys(settings.namespace), entry_id, no_deadline=no_deadline)
+        _replay(handle.client, handle.keys, entry_id, no_deadline=no_deadline)
 
 
 def _replay(client: redis.Redis, keys: Keys, entry_id: str | None, *, no_deadline: bool) -> None:
@@ -237,7 +237,7 @@ def dlq_drop(entry_id: str | None, drop_all: bool) -> None:
         raise click.UsageError("give one dead-letter ID or --all")
     settings = settings_or_exit()
     with redis_or_exit(settings) as handle:
-        store = DeadLetters(handle.client, Keys(settings.namespace))
+        store = DeadLetters(handle.client, handle.keys)
         ids = [d.id for d in store.list()] if drop_all else [entry_id or ""]
         letters = [d for d in (store.get(i) for i in ids) if d is not None]
         for letter in letters:
@@ -260,13 +260,13 @@ def status_command(as_json: bool, feeds_only: bool) -> None:
     ruleset = ruleset_or_exit(settings)
     with redis_or_exit(settings) as handle:
         state = TrackerState(
-            handle.client, Keys(settings.namespace), ttl_s=max(settings.known_state_ttl_s, 1)
+            handle.client, handle.keys, ttl_s=max(settings.known_state_ttl_s, 1)
         )
         known_states = {p.email: state.get(p.email) for p in ruleset.directory.people}
         now = utcnow()
-        pauses = PauseStore(handle.client, Keys(settings.namespace)).active(now)
+        pauses = PauseStore(handle.client, handle.keys).active(now)
         feeds = [
-            feed_health(handle.client, Keys(settings.namespace), c)
+            feed_health(handle.client, handle.keys, c)
             for c in ruleset.sources.calendars
         ]
     rows = []
@@ -293,7 +293,7 @@ def status_command(as_json: bool, feeds_only: bool) -> None:
             click.echo("")
         echo_table([_feed_row(f, now) for f in feeds], list(_feed_row(feeds[0], now)))
         with redis_or_exit(settings) as handle:
-            echo_feed_problems(handle.client, Keys(settings.namespace), ruleset)
+            echo_feed_problems(handle.client, handle.keys, ruleset)
 
 
 def _feed_row(health: FeedHealth, now: datetime) -> dict[str, str]:

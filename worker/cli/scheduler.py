@@ -26,7 +26,6 @@ from worker.scheduler.simulate import (
     trigger_records,
 )
 from worker.settings import Settings
-from worker.store import Keys
 
 from ._admin import (
     admin_listener_or_exit,
@@ -122,7 +121,7 @@ def scheduler(
     ruleset = _ruleset_or_exit(settings, rules_dir)
     admin_listener = admin_listener_or_exit(settings)
     handle = redis_or_exit(settings, embedded="never")
-    queue = TriggerQueue(make_broker(handle.client, Keys(settings.namespace)))
+    queue = TriggerQueue(make_broker(handle.client, handle.keys))
     stop = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:

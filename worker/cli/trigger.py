@@ -21,7 +21,6 @@ from worker.rules.evaluate import rule_listens
 from worker.rules.load import check_ruleset
 from worker.rules.messages import suggest
 from worker.rules.ruleset import Ruleset
-from worker.store import Keys
 
 __all__ = ["COMMANDS"]
 
@@ -136,7 +135,7 @@ def trigger_command(
             err=True,
         )
     with redis_or_exit(settings) as handle:
-        TriggerQueue(make_broker(handle.client, Keys(settings.namespace))).enqueue(trigger)
+        TriggerQueue(make_broker(handle.client, handle.keys)).enqueue(trigger)
     click.echo(trigger.id)
     sys.stdout.flush()
 

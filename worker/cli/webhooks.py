@@ -24,7 +24,6 @@ from worker.cli._live import live_rules
 from worker.cli.webhooks_try import try_command
 from worker.logs import get_logger
 from worker.pipeline.broker import TriggerQueue, make_broker
-from worker.store import Keys
 from worker.webhooks.app import create_app
 from worker.webhooks.ingress import IngressLog
 
@@ -62,7 +61,7 @@ def webhooks(ctx: click.Context, host: str | None, port: int | None) -> None:
     server_listener = listen_or_exit(bind_host, bind_port)
     admin_listener = admin_listener_or_exit(settings)
     handle = redis_or_exit(settings, embedded="never")
-    keys = Keys(settings.namespace)
+    keys = handle.keys
     app = create_app(
         settings,
         client=handle.client,
@@ -125,7 +124,7 @@ def log_command(count: int, as_json: bool) -> None:
     settings = settings_or_exit()
     handle = redis_or_exit(settings)
     try:
-        entries = IngressLog(handle.client, Keys(settings.namespace)).tail(count)
+        entries = IngressLog(handle.client, handle.keys).tail(count)
     except redis.RedisError as exc:
         from worker.cli import EXIT_UNAVAILABLE
 

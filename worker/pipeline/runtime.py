@@ -19,7 +19,7 @@ from worker.pipeline.broker import TriggerQueue, forget_stopped_worker, make_bro
 from worker.pipeline.context import Context
 from worker.rules.ruleset import Ruleset
 from worker.settings import Settings
-from worker.store import Keys, RedisHandle
+from worker.store import RedisHandle
 from worker.webwork.client import WebWorkClient
 
 __all__ = ["Pipeline", "build_pipeline"]
@@ -106,8 +106,7 @@ def build_pipeline(
     webwork: WebWorkClient | None = None,
 ) -> Pipeline:
     """Broker + context + actors on ``handle``'s Redis, under the settings' namespace."""
-    keys = Keys(settings.namespace)
-    broker = make_broker(handle.client, keys)
+    broker = make_broker(handle.client, handle.keys)
     context = Context.build(settings, handle.client, ruleset, webwork=webwork)
     actors = declare_actors(broker, context)
     return Pipeline(broker=broker, context=context, actors=actors, queue=TriggerQueue(broker))
