@@ -22,6 +22,7 @@ import psutil  # type: ignore[import-untyped]
 import redis
 import yaml
 
+from tests.ports import free_port
 from worker.sandbox.seed import Seed
 
 __all__ = [
@@ -80,12 +81,6 @@ def namespace(url: str, label: str) -> Iterator[str]:
                 client.delete(*batch)
         finally:
             client.close()
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(predicate: Any, *, timeout_s: float, interval_s: float = 0.05, what: str) -> None:

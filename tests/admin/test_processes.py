@@ -23,10 +23,10 @@ from tests.pipeline.processes import (
     AUTOCLOCK,
     WorkerProcess,
     badge,
-    free_port,
     wait_until,
     worker_env,
 )
+from tests.ports import free_port
 from tests.webhooks.helpers import KISI_UNLOCK, SECRETS, kisi_headers, queued_triggers
 from tests.webhooks.test_cli import write_rules as write_webhook_rules
 from worker.models import TriggerKind

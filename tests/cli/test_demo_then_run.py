@@ -19,7 +19,7 @@ import httpx
 import pytest
 import redis
 
-from tests.pipeline.processes import free_port
+from tests.ports import free_port
 from tests.webhooks.helpers import VERKADA_IN, VERKADA_OUT, verkada_headers
 from worker.examples import rules_dir
 from worker.models import Result

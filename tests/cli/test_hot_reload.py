@@ -14,7 +14,8 @@ import httpx
 import yaml
 
 from tests.pipeline.helpers import wait_for_outcomes
-from tests.pipeline.processes import AUTOCLOCK, free_port, worker_env
+from tests.pipeline.processes import AUTOCLOCK, worker_env
+from tests.ports import free_port
 from worker.models import Result
 from worker.pipeline.outcomes import OutcomeLog
 from worker.rules.load import load_ruleset

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,13 +11,9 @@ from pathlib import Path
 
 import httpx
 
+from tests.ports import free_port
+
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_run_serves_health_readiness_and_metrics_then_stops_on_sigterm(
@@ -26,8 +21,8 @@ def test_run_serves_health_readiness_and_metrics_then_stops_on_sigterm(
 ):
     """One process answers /healthz, /readyz and /metrics on its admin port (not on the
     webhook port, which serves /hooks/… only) and exits 0 on SIGTERM."""
-    port = _free_port()
-    admin_port = _free_port()
+    port = free_port()
+    admin_port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WEBWORK_", "AUTOCLOCK_"))}
     env.update(
         REDIS_URL=redis_url,

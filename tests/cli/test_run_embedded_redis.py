@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.pipeline.processes import free_port
+from tests.ports import free_port
 from worker.redisserver import find_redis_server
 
 REPO = Path(__file__).resolve().parents[2]

@@ -30,7 +30,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.console.conftest import DANA, RULES, SAM
-from tests.pipeline.processes import free_port
+from tests.ports import free_port
 from worker.models import Action, Result, Trigger, TriggerKind, Verb
 from worker.pipeline.dlq import DeadLetters
 from worker.store import Keys

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,16 +19,11 @@ import pytest
 import yaml
 
 from tests.deploy.consistency import ROOT, k8s_documents, parse_dockerfile
+from tests.ports import free_port
 
 AUTOCLOCK = str(Path(sys.executable).parent / "autoclock")
 STARTUP_S = 30.0
 ROLES = ("webhooks", "worker", "scheduler", "run")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _k8s_containers() -> dict[str, dict[str, Any]]:
@@ -76,7 +70,7 @@ def start_role(
 
     def start(role: str) -> Role:
         sandbox = sandbox_factory(rpm=0)
-        hooks, admin = _free_port(), _free_port()
+        hooks, admin = free_port(), free_port()
         env = {
             **os.environ,
             "REDIS_URL": redis_url,
@@ -214,7 +208,7 @@ def test_image_healthcheck_probes_every_long_running_role(
     one-off commands (sandbox, rules check) pass."""
     running = start_role("webhooks")
     live = int(running.admin.rsplit(":", 1)[1])
-    dead = _free_port()
+    dead = free_port()
     for role in ("webhooks", "worker", "scheduler", "run"):
         assert _run_healthcheck(["/sbin/docker-init", "--", "autoclock", role], live, tmp_path) == 0
         assert _run_healthcheck(["autoclock", role], dead, tmp_path) != 0
@@ -230,7 +224,7 @@ def test_compose_healthchecks_probe_the_admin_listener(
     compose = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text(encoding="utf-8"))
     running = start_role("webhooks")
     live = running.admin.rsplit(":", 1)[1]
-    dead = str(_free_port())
+    dead = str(free_port())
     for name in ("worker", "webhooks", "scheduler"):
         test = compose["services"][name]["healthcheck"]["test"]
         assert test[:3] == ["CMD", "python", "-c"], (name, test)

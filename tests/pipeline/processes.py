@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -98,12 +97,6 @@ def start_worker(env: dict[str, str], log_path: Path) -> WorkerProcess:
             [AUTOCLOCK, "worker"], env=env, stdout=out, stderr=subprocess.STDOUT
         )
     return WorkerProcess(process=process, log_path=log_path)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def badge(person: int, step: int, kind: TriggerKind, *, prefix: str = "t") -> Trigger:

@@ -24,12 +24,12 @@ from tests.pipeline.processes import (
     alternating,
     badge,
     effects_by_user,
-    free_port,
     per_trigger,
     start_worker,
     wait_until,
     worker_env,
 )
+from tests.ports import free_port
 from worker.errors import QueueUnavailable
 from worker.models import Action, Result, Trigger, TriggerKind, Verb, utcnow
 from worker.pipeline.broker import TriggerQueue, make_broker

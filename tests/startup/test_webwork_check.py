@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,16 +16,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.ports import free_port
 from worker.sandbox import start_sandbox
 
 REPO = Path(__file__).resolve().parents[2]
 AUTOCLOCK = [sys.executable, "-m", "worker.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _env(redis_url: str, namespace: str, **extra: str) -> dict[str, str]:
@@ -91,9 +85,9 @@ def test_a_base_url_without_api_v2_exits_3_naming_the_setting(
 
 
 def test_unreachable_webwork_starts_not_ready_until_it_answers(redis_url, namespace, tmp_path):
-    webwork_port = _free_port()
-    port = _free_port()
-    admin_port = _free_port()
+    webwork_port = free_port()
+    port = free_port()
+    admin_port = free_port()
     env = _env(
         redis_url,
         namespace,

@@ -19,7 +19,7 @@ import httpx
 import pytest
 import redis
 
-from tests.pipeline.processes import free_port
+from tests.ports import free_port
 from worker.redisserver import RedisServer
 
 REPO = Path(__file__).resolve().parents[2]

@@ -14,8 +14,8 @@ import httpx
 import yaml
 from click.testing import CliRunner
 
+from tests.ports import free_port
 from tests.webhooks.helpers import KISI_UNLOCK, SECRETS, body_of, kisi_headers
-from tests.webhooks.test_redis_outage import free_port
 from worker.cli import main
 
 

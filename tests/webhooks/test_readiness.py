@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import redis
 
+from tests.ports import free_port
 from tests.webhooks.conftest import SOURCES
 from tests.webhooks.helpers import admin_for, serve
-from tests.webhooks.test_redis_outage import free_port
 from worker.pipeline.broker import TriggerQueue, make_broker
 from worker.webhooks.app import create_app
 

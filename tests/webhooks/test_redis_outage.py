@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import threading
 import time
@@ -14,6 +13,7 @@ import httpx
 import pytest
 import redis
 
+from tests.ports import free_port
 from tests.webhooks.conftest import PEOPLE, SOURCES
 from tests.webhooks.helpers import (
     SECRETS,
@@ -28,12 +28,6 @@ from worker.store import Keys, connect, redis_server_binary
 from worker.webhooks.app import create_app
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class OwnRedis:
