@@ -32,6 +32,7 @@ from worker.redisserver import RedisServer, find_redis_server
 from worker.settings import Settings
 
 __all__ = [
+    "COMPARE_AND_DELETE",
     "FAIL_FAST_TIMEOUT_S",
     "Embedded",
     "Keys",
@@ -40,6 +41,16 @@ __all__ = [
     "fail_fast",
     "redis_server_binary",
 ]
+
+#: Lua: delete ``KEYS[1]`` only while it still holds ``ARGV[1]`` (a lock's or lease's token),
+#: so an owner whose lock expired and was taken by another cannot release the other's. 1 if
+#: deleted, else 0. Register it with ``client.register_script(COMPARE_AND_DELETE)``.
+COMPARE_AND_DELETE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
 
 #: Socket timeout of a fail-fast client: a Redis that hangs (a stopped process, a dead
 #: link) is reported well within a badge vendor's few seconds.

@@ -259,16 +259,11 @@ def status_command(as_json: bool, feeds_only: bool) -> None:
     settings = settings_or_exit()
     ruleset = ruleset_or_exit(settings)
     with redis_or_exit(settings) as handle:
-        state = TrackerState(
-            handle.client, handle.keys, ttl_s=max(settings.known_state_ttl_s, 1)
-        )
+        state = TrackerState(handle.client, handle.keys, ttl_s=max(settings.known_state_ttl_s, 1))
         known_states = {p.email: state.get(p.email) for p in ruleset.directory.people}
         now = utcnow()
         pauses = PauseStore(handle.client, handle.keys).active(now)
-        feeds = [
-            feed_health(handle.client, handle.keys, c)
-            for c in ruleset.sources.calendars
-        ]
+        feeds = [feed_health(handle.client, handle.keys, c) for c in ruleset.sources.calendars]
     rows = []
     for person in ruleset.directory.people:
         known = known_states[person.email]

@@ -21,7 +21,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from worker.models import Result
-from worker.store import Keys
+from worker.store import COMPARE_AND_DELETE, Keys
 
 __all__ = [
     "DESIGNATION_TTL_S",
@@ -156,11 +156,6 @@ end
 return 0
 """
 
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
 
 class Designation:
     """A Redis lease naming the one process that serves the cluster-wide metrics."""
@@ -173,7 +168,7 @@ class Designation:
         self.token = uuid.uuid4().hex
         self.ttl_ms = int(ttl_s * 1000)
         self._claim = client.register_script(_CLAIM)
-        self._release = client.register_script(_RELEASE)
+        self._release = client.register_script(COMPARE_AND_DELETE)
 
     def held(self) -> bool:
         """Claim or renew the lease; True if this process holds it (False without Redis)."""

@@ -29,14 +29,10 @@ from datetime import UTC, datetime
 import redis
 
 from worker.models import Result
-from worker.store import Keys
+from worker.store import COMPARE_AND_DELETE, Keys
 
 __all__ = ["PENDING_TTL_S", "Ledger", "PersonLock", "Refusal"]
 
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 
 _FINISH = """
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
@@ -234,7 +230,7 @@ class PersonLock:
         self.client = client
         self.keys = keys
         self.ttl_ms = ttl_ms
-        self._release = client.register_script(_RELEASE)
+        self._release = client.register_script(COMPARE_AND_DELETE)
 
     def acquire(self, person: str) -> str | None:
         """A token if the lock was free, else None."""

@@ -19,6 +19,7 @@ from collections.abc import Callable
 import redis
 
 from worker.logs import get_logger
+from worker.store import COMPARE_AND_DELETE
 
 __all__ = ["LeaderElector", "LeaderLock"]
 
@@ -31,12 +32,6 @@ end
 return 0
 """
 
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
 
 #: Fraction of the TTL a holder trusts its lease after a successful acquire/renew.
 LEASE_FRACTION = 0.75
@@ -55,7 +50,7 @@ class LeaderLock:
         self.ttl_ms = max(1, int(ttl_s * 1000))
         self.token = token or secrets.token_hex(16)
         self._renew = client.register_script(_RENEW)
-        self._release = client.register_script(_RELEASE)
+        self._release = client.register_script(COMPARE_AND_DELETE)
 
     @property
     def ttl_s(self) -> float:
