@@ -1,5 +1,5 @@
 """The one compare-and-delete script behind every token lock (person lock, scheduler leader,
-metrics designation): only the token's owner releases, against a real Redis."""
+fire claims, metrics designation): only the token's owner releases, against a real Redis."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from worker.metrics.cluster import Designation
 from worker.pipeline.ledger import PersonLock
+from worker.scheduler.claims import Claims
 from worker.scheduler.leader import LeaderLock
 from worker.store import COMPARE_AND_DELETE, Keys
 
@@ -60,3 +61,16 @@ def test_every_lock_releases_only_its_own(redis_client: redis.Redis, namespace: 
     assert not second.held()  # the first still holds it
     first.release()
     assert second.held()
+
+    lock_key = keys("scheduler", "leader")
+    ours = Claims(redis_client, keys, owner="ours", lock_key=lock_key, ttl_s=60)
+    other = Claims(redis_client, keys, owner="other", lock_key=lock_key, ttl_s=60)
+    assert ours.claim("fire-1")
+    other.release("fire-1")  # not its claim: it stays
+    assert ours.state("fire-1") == "pending:ours"
+    ours.complete("fire-1")
+    ours.release("fire-1")  # done is not a pending claim: it stays done
+    assert ours.state("fire-1") == "done"
+    assert ours.claim("fire-2")
+    ours.release("fire-2")
+    assert ours.state("fire-2") is None

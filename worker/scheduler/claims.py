@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import redis
 
-from worker.store import Keys
+from worker.store import COMPARE_AND_DELETE, Keys
 
 __all__ = ["Claims"]
 
@@ -30,13 +30,6 @@ end
 if string.sub(v, 1, 8) == 'pending:' and redis.call('GET', KEYS[2]) == ARGV[3] then
   redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
   return 2
-end
-return 0
-"""
-
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
 end
 return 0
 """
@@ -54,7 +47,7 @@ class Claims:
         self.lock_key = lock_key
         self.ttl_s = int(ttl_s)
         self._claim = client.register_script(_CLAIM)
-        self._release = client.register_script(_RELEASE)
+        self._release = client.register_script(COMPARE_AND_DELETE)
 
     def key(self, fire_id: str) -> str:
         return self.keys("scheduler", "claim", fire_id)
