@@ -8,6 +8,8 @@ The tree, and what the actors do with each branch::
     ├── RulesError                  invalid files under rules/ (carries every problem)
     ├── QueueUnavailable            Redis/the broker cannot take a message (webhooks answer 503)
     ├── Backpressure                no API budget yet; the message is re-enqueued with a delay
+    ├── NotifyError                 a notification channel did not take a message (retried,
+    │                               bounded; never touches a clock action's outcome)
     └── WebWorkError                anything the WebWork API said or failed to say
         ├── AlreadyTracking     start rejected: a tracker runs already   (final, success)
         ├── NotTracking         stop rejected: no tracker runs           (final, success)
@@ -31,6 +33,7 @@ __all__ = [
     "ConfigError",
     "Forbidden",
     "NotTracking",
+    "NotifyError",
     "QueueUnavailable",
     "RateLimited",
     "Rejected",
@@ -73,6 +76,11 @@ class Backpressure(AutoclockError):
     def __init__(self, delay_ms: int) -> None:
         self.delay_ms = max(1, int(delay_ms))
         super().__init__(f"API budget exhausted; next slot in {self.delay_ms} ms")
+
+
+class NotifyError(AutoclockError):
+    """A notification channel did not accept a message. The message names the channel,
+    never its URL (which may hold a token or a password)."""
 
 
 class WebWorkError(AutoclockError):

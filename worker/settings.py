@@ -26,6 +26,7 @@ __all__ = [
     "MIN_SECRET_BYTES",
     "Settings",
     "load_settings",
+    "notify_channel_env",
     "secret_problem",
     "webhook_secret_env",
 ]
@@ -146,6 +147,17 @@ class Settings(BaseSettings):
     console_actions: bool = Field(False, validation_alias=_env("AUTOCLOCK_CONSOLE_ACTIONS"))
     """AUTOCLOCK_CONSOLE_ACTIONS: allow the console's operator actions (dead-letter replay/drop)."""
 
+    # Notifications (channel URLs are secrets: AUTOCLOCK_NOTIFY_CHANNEL_<NAME>, see notify_channel)
+    notify_max_attempts: int = Field(
+        5, ge=1, le=50, validation_alias=_env("AUTOCLOCK_NOTIFY_MAX_ATTEMPTS")
+    )
+    """AUTOCLOCK_NOTIFY_MAX_ATTEMPTS: delivery attempts per notification before it is ``failed``."""
+    notify_retry_s: float = Field(
+        30.0, gt=0, le=3600, validation_alias=_env("AUTOCLOCK_NOTIFY_RETRY_S")
+    )
+    """AUTOCLOCK_NOTIFY_RETRY_S: wait before the first retry (doubling, at most 10 minutes)."""
+    notify_threads: int = Field(2, ge=1, le=64, validation_alias=_env("AUTOCLOCK_NOTIFY_THREADS"))
+
     @field_validator("timezone")
     @classmethod
     def _valid_zone(cls, value: str) -> str:
@@ -234,6 +246,18 @@ class Settings(BaseSettings):
             value = self._dotenv.get(name, "")
         return [SecretStr(part.strip()) for part in value.split(",") if part.strip()]
 
+    def notify_channel(self, name: str) -> SecretStr | None:
+        """The Apprise URL of notification channel ``name`` (a secret), or None.
+
+        Read from ``AUTOCLOCK_NOTIFY_CHANNEL_<NAME>`` (named like webhook secrets); the
+        environment wins over ``.env``.
+        """
+        env = notify_channel_env(name)
+        value = os.environ.get(env)
+        if value is None:
+            value = self._dotenv.get(env, "")
+        return SecretStr(value.strip()) if value.strip() else None
+
 
 #: Shortest webhook secret accepted (bytes).
 MIN_SECRET_BYTES = 16
@@ -265,6 +289,11 @@ def _no_credentials(url: str) -> str:
 def webhook_secret_env(source: str) -> str:
     """The environment variable that holds the secret(s) of webhook source ``source``."""
     return "AUTOCLOCK_WEBHOOK_SECRET_" + re.sub(r"[^A-Za-z0-9]", "_", source).upper()
+
+
+def notify_channel_env(name: str) -> str:
+    """The environment variable that holds notification channel ``name``'s Apprise URL."""
+    return "AUTOCLOCK_NOTIFY_CHANNEL_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
 
 
 def load_settings(**overrides: object) -> Settings:

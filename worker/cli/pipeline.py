@@ -29,6 +29,7 @@ from worker.cli._common import (
     webwork_or_exit,
 )
 from worker.cli._live import live_rules
+from worker.cli._notify import echo_notifications, notifier_or_exit
 from worker.cli.calendar_report import echo_feed_problems
 from worker.errors import QueueUnavailable
 from worker.logs import get_logger
@@ -59,9 +60,11 @@ def worker_command(threads: int | None) -> None:
     admin_listener = admin_listener_or_exit(settings)
     handle = redis_or_exit(settings, embedded="never")
     check = webwork_or_exit(settings, cleanup=handle.close)
+    notifier = notifier_or_exit(settings, handle.client, ruleset, cleanup=handle.close)
     pipeline = pipeline_or_exit(settings, handle, ruleset)
     count = threads or settings.worker_threads
     pipeline.start(count)
+    notifier.start(settings.notify_threads)
     admin = start_admin_or_exit(
         settings,
         handle.client,
@@ -73,6 +76,7 @@ def worker_command(threads: int | None) -> None:
     stop_watch = threading.Event()
     live = live_rules(settings, ruleset, stop_watch)
     live.subscribe(lambda rs: setattr(pipeline.context, "ruleset", rs))
+    live.subscribe(lambda rs: setattr(notifier, "ruleset", rs))
     log.info(
         "worker started",
         redis=handle.description,
@@ -87,6 +91,7 @@ def worker_command(threads: int | None) -> None:
         log.critical("lost Redis or a worker thread; exiting so a supervisor restarts this worker")
     log.info("worker stopping")
     stop_watch.set()
+    notifier.stop()
     pipeline.stop()
     admin.stop()
     check.stop()
@@ -101,11 +106,22 @@ def worker_command(threads: int | None) -> None:
 @click.option("--result", type=click.Choice([r.value for r in Result]), help="Only this result.")
 @click.option("--trigger", "trigger_id", help="Only this trigger id.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option(
+    "--notifications", is_flag=True, help="The notifications' own outcomes (sent, failed …)."
+)
 def history_command(
-    count: int, person: str | None, result: str | None, trigger_id: str | None, as_json: bool
+    count: int,
+    person: str | None,
+    result: str | None,
+    trigger_id: str | None,
+    as_json: bool,
+    notifications: bool,
 ) -> None:
     """Show the latest outcomes: what happened to each trigger, and why."""
     settings = settings_or_exit()
+    if notifications:
+        echo_notifications(settings, count, person, as_json=as_json)
+        return
     with redis_or_exit(settings) as handle:
         outcomes = OutcomeLog(handle.client, handle.keys).latest(
             count,

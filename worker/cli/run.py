@@ -28,6 +28,7 @@ from worker.cli._common import (
     webwork_or_exit,
 )
 from worker.cli._live import live_rules
+from worker.cli._notify import notifier_or_exit
 from worker.logs import get_logger
 from worker.scheduler.loop import Scheduler
 from worker.webhooks.app import create_app
@@ -63,8 +64,10 @@ def run_command(threads: int | None, host: str | None, port: int | None) -> None
     admin_listener = admin_listener_or_exit(settings)
     handle = redis_or_exit(settings, embedded="own")
     check = webwork_or_exit(settings, cleanup=handle.close)
+    notifier = notifier_or_exit(settings, handle.client, ruleset, cleanup=handle.close)
     pipeline = pipeline_or_exit(settings, handle, ruleset)
     pipeline.start(threads or settings.worker_threads)
+    notifier.start(settings.notify_threads)
 
     stop = threading.Event()
     scheduler = Scheduler(settings, handle, ruleset, pipeline.queue)
@@ -83,6 +86,7 @@ def run_command(threads: int | None, host: str | None, port: int | None) -> None
     live = live_rules(settings, ruleset, stop)
     live.subscribe(lambda rs: setattr(pipeline.context, "ruleset", rs))
     live.subscribe(lambda rs: setattr(scheduler, "ruleset", rs))
+    live.subscribe(lambda rs: setattr(notifier, "ruleset", rs))
     live.subscribe(lambda rs: app.state.receiver.use_rules(rs.sources, rs.directory))
     server = uvicorn.Server(
         uvicorn.Config(app, host=bind_host, port=bind_port, log_config=None, access_log=False)
@@ -130,6 +134,7 @@ def run_command(threads: int | None, host: str | None, port: int | None) -> None
         stop.set()
         server_thread.join(timeout=15)
         scheduler_thread.join(timeout=15)
+        notifier.stop()
         pipeline.stop()
         admin.stop()
         check.stop()

@@ -19,7 +19,7 @@ from worker.rules.directory import normalise_id
 from worker.rules.facts import supported_regions
 from worker.rules.messages import suggest
 from worker.rules.ruleset import PEOPLE_FILE, RULES_FILE, SOURCES_FILE
-from worker.rules.schema import Do, On, Vendor, When
+from worker.rules.schema import Do, NotifySpec, On, Vendor, When
 from worker.rules.templates import check_template
 from worker.rules.yamlsource import Path as YPath
 from worker.rules.yamlsource import YamlDocument
@@ -31,8 +31,10 @@ __all__ = [
     "Report",
     "check_closures",
     "check_groups",
+    "check_notify",
     "check_people",
     "check_policy",
+    "check_recipients",
     "check_rules",
     "check_sources",
 ]
@@ -150,7 +152,20 @@ def check_people(
         if p.get("country") or p.get("subdivision"):
             country = p.get("country") or defaults.get("country")
             _check_region(report, f, here, country, p.get("subdivision"))
-    return {str(k) for k in unique.seen.get("email", {})}
+    emails = {str(k) for k in unique.seen.get("email", {})}
+    for i, p in people:
+        manager = p.get("manager")
+        if manager is None:
+            continue
+        if manager == p.get("email"):
+            report.at(f, ("people", i, "manager"), "a person cannot be their own manager")
+        elif manager not in emails:
+            report.at(
+                f,
+                ("people", i, "manager"),
+                f"unknown manager {manager}: not in {PEOPLE_FILE}{suggest(manager, emails)}",
+            )
+    return emails
 
 
 def _check_identity(unique: _Unique, i: int, here: YPath, p: Rec) -> None:
@@ -359,11 +374,35 @@ def check_rules(
         delay = rule.get("max_delay")
         if delay is not None and delay <= timedelta(0):
             report.at(f, (*here, "max_delay"), "max_delay must be positive")
+        notify = rule.get("notify")
+        if isinstance(notify, NotifySpec):
+            check_recipients(report, f, (*here, "notify", "to"), notify.to, people[1])
         do = rule.get("do")
         if isinstance(do, Do) and do.description is not None:
             why = check_template(do.description)
             if why:
                 report.at(f, (*here, "do", "description"), why)
+
+
+def check_notify(report: Report, f: File, notify: Rec, declared: set[str]) -> None:
+    """``notify:`` at the top of rules.yaml: the groups its defaults name are declared."""
+    for result, recipients in (notify.get("defaults") or {}).items():
+        check_recipients(report, f, ("notify", "defaults", str(result)), recipients, declared)
+
+
+def check_recipients(
+    report: Report, f: File, path: YPath, recipients: Iterable[str], declared: set[str]
+) -> None:
+    """Every ``group:NAME`` among ``recipients`` names a declared group."""
+    for k, recipient in enumerate(recipients):
+        kind, _, name = recipient.partition(":")
+        if kind == "group" and name not in declared and report.people_known:
+            report.at(
+                f,
+                (*path, k),
+                f"unknown group {name!r} in recipient {recipient!r}: not declared in "
+                f"{PEOPLE_FILE} groups{suggest(name, declared)}",
+            )
 
 
 def _check_when(

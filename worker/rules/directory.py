@@ -49,6 +49,10 @@ class Person:
     contract_id: int | None = None
     task_id: int | None = None
     groups: tuple[str, ...] = ()
+    manager: str | None = None
+    """The manager's email (a person in the directory), for notifications."""
+    notify: tuple[str, ...] = ()
+    """Notification channels that reach this person at their email."""
 
     @property
     def zone(self) -> ZoneInfo:

@@ -28,6 +28,7 @@ from worker.rules.schema import (
     Closure,
     Defaults,
     Name,
+    NotifyPolicy,
     PeopleFile,
     PersonSpec,
     Policy,
@@ -89,6 +90,7 @@ def check_ruleset(
         root=root,
         groups=tuple(people_file.groups),
         closures=tuple(rules_file.closures),
+        notify=rules_file.notify,
         version=_version(people_f, sources_f, rules_f),
     )
     return ruleset, []
@@ -128,6 +130,7 @@ def _cross_check(report: Report, people_f: File, sources_f: File, rules_f: File)
     checks.check_rules(
         report, rules_f, _records(rules_f, "rules", RuleSpec), (emails, declared), sources
     )
+    checks.check_notify(report, rules_f, _fields(NotifyPolicy, rules_f.raw.get("notify")), declared)
 
 
 def _read(report: Report, name: str, *, required: bool) -> File:
@@ -271,6 +274,8 @@ def _person(spec: PersonSpec, defaults: Defaults, default_timezone: str) -> Pers
         contract_id=_first(spec.contract_id, defaults.contract_id),
         task_id=_first(spec.task_id, defaults.task_id),
         groups=tuple(spec.groups),
+        manager=spec.manager,
+        notify=tuple(spec.notify if spec.notify is not None else (defaults.notify or ())),
     )
 
 

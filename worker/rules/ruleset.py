@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from worker.rules.directory import Directory
 from worker.rules.schema import (
     CalendarSource,
     Closure,
+    NotifyPolicy,
     Policy,
     RuleSpec,
     ScheduleSource,
@@ -33,6 +34,8 @@ class Ruleset:
     root: Path
     groups: tuple[str, ...] = ()
     closures: tuple[Closure, ...] = ()
+    notify: NotifyPolicy = field(default_factory=NotifyPolicy)
+    """``notify:`` in rules.yaml: default recipients per outcome class, quiet hours."""
     version: str = ""
     """A content hash of the rules files: outcomes record the version that decided them."""
 

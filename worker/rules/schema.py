@@ -8,6 +8,7 @@ Unknown keys are errors (``extra="forbid"``), so a typo never silently disables 
 
 from __future__ import annotations
 
+import difflib
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
@@ -18,7 +19,7 @@ from croniter import croniter
 from jmespath.exceptions import IncompleteExpressionError, JMESPathError
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from worker.models import TriggerKind, Verb
+from worker.models import Result, TriggerKind, Verb
 
 __all__ = [
     "AcceptSpec",
@@ -29,10 +30,13 @@ __all__ = [
     "Duration",
     "FieldsSpec",
     "LocalTime",
+    "NotifyPolicy",
+    "NotifySpec",
     "On",
     "PeopleFile",
     "PersonSpec",
     "Policy",
+    "Recipient",
     "RuleSpec",
     "RulesFile",
     "ScheduleSource",
@@ -130,6 +134,27 @@ Name = Annotated[str, Field(pattern=_NAME)]
 Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), AfterValidator(str.lower)]
 
 
+#: The fixed recipients a ``notify: to:`` list may name (besides ``group:NAME``, ``channel:NAME``).
+RECIPIENT_WORDS = ("person", "manager")
+
+
+def _check_recipient(value: str) -> str:
+    """``person``, ``manager``, ``group:NAME`` or ``channel:NAME``."""
+    kind, sep, name = value.partition(":")
+    if not sep and value in RECIPIENT_WORDS:
+        return value
+    if sep and kind in ("group", "channel") and re.fullmatch(_NAME, name):
+        return value
+    close = difflib.get_close_matches(value, [*RECIPIENT_WORDS, "group:", "channel:"], n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise ValueError(
+        f"unknown recipient {value!r}: use person, manager, group:NAME or channel:NAME{hint}"
+    )
+
+
+Recipient = Annotated[str, AfterValidator(_check_recipient)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -139,6 +164,8 @@ class _Strict(BaseModel):
 
 class Defaults(_Strict):
     timezone: ZoneName | None = None
+    notify: list[Name] | None = None
+    """Notification channels that reach a person at their email (AUTOCLOCK_NOTIFY_CHANNEL_*)."""
     country: str | None = None
     subdivision: str | None = None
     contract_id: int | None = None
@@ -163,6 +190,10 @@ class PersonSpec(_Strict):
     contract_id: int | None = None
     task_id: int | None = None
     groups: list[str] = []
+    manager: Email | None = None
+    """The person's manager (a person in this file): ``manager`` in a rule's ``notify: to:``."""
+    notify: list[Name] | None = None
+    """Channels that reach this person (default: ``defaults.notify``); ``[]``: none."""
 
 
 class PeopleFile(_Strict):
@@ -496,6 +527,18 @@ class Do(_Strict):
     """Template: ``{person.name}``, ``{trigger.attributes[door]}``, ``{local_time}`` …"""
 
 
+#: The results a rule's ``notify:`` reports when it names no ``on:``.
+NOTIFY_ON = (Result.STARTED, Result.STOPPED, Result.REJECTED, Result.FAILED, Result.EXPIRED)
+
+
+class NotifySpec(_Strict):
+    """Who hears about this rule's outcomes: ``notify: {to: [person, manager]}``."""
+
+    to: list[Recipient] = Field(min_length=1)
+    on: list[Result] = list(NOTIFY_ON)
+    """The results that notify (default: started, stopped, rejected, failed, expired)."""
+
+
 class RuleSpec(_Strict):
     name: Name
     on: On
@@ -503,6 +546,7 @@ class RuleSpec(_Strict):
     do: Do
     max_delay: Duration | None = None
     """Latest acceptable delay between the trigger and the call; later ends ``expired``."""
+    notify: NotifySpec | None = None
 
 
 class Policy(_Strict):
@@ -546,7 +590,29 @@ class Closure(_Strict):
         return day in self.dates
 
 
+#: Who hears about an outcome class whatever its rule says (``notify: defaults:``).
+NOTIFY_DEFAULTS: dict[Result, list[str]] = {
+    Result.REJECTED: ["channel:operators"],
+    Result.FAILED: ["channel:operators"],
+}
+
+
+class NotifyPolicy(_Strict):
+    """``notify:`` at the top of rules.yaml."""
+
+    defaults: dict[Result, list[Recipient]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in NOTIFY_DEFAULTS.items()}
+    )
+    """Recipients per outcome class, for every outcome of that class (with or without a rule).
+    The built-in default sends ``rejected`` and ``failed`` to ``channel:operators`` when that
+    channel is configured."""
+    quiet_hours: tuple[LocalTime, LocalTime] | None = None
+    """``[from, to)`` in each recipient's zone: notifications wait for ``to``, then go as one
+    digest."""
+
+
 class RulesFile(_Strict):
     policy: Policy = Policy()
+    notify: NotifyPolicy = NotifyPolicy()
     closures: list[Closure] = []
     rules: list[RuleSpec] = []

@@ -1,0 +1,172 @@
+"""Read the outcome stream (a Redis consumer group) and enqueue one notification message per
+recipient of each outcome the policy selects.
+
+Runs after the pipeline recorded the outcome, by construction: it reads what was recorded.
+An entry is acknowledged once its notifications are enqueued; entries a dead consumer left
+unacknowledged are claimed again after :data:`RECLAIM_IDLE_MS`. Each notice is enqueued once
+(a ``queued`` key per notice id), and the actor sends each once, so reading an entry twice
+notifies once.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from pydantic import ValidationError
+
+from worker.logs import get_logger
+from worker.models import Outcome
+from worker.notify.evidence import Evidence, evidence_for
+from worker.notify.log import NotificationLog
+from worker.notify.messages import render
+from worker.notify.model import Notice, notice_id
+from worker.notify.policy import channels_named, recipients, targets
+from worker.pipeline.outcomes import OutcomeLog
+from worker.rules.directory import Person
+from worker.rules.ruleset import Ruleset
+from worker.settings import Settings
+
+__all__ = ["GROUP", "OutcomeConsumer"]
+
+log = get_logger(__name__)
+
+GROUP = "notify"
+RECLAIM_IDLE_MS = 60_000
+BATCH = 100
+
+
+class OutcomeConsumer:
+    """Turns recorded outcomes into enqueued :class:`Notice` messages."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        outcomes: OutcomeLog,
+        notices: NotificationLog,
+        ruleset: Ruleset,
+        enqueue: Callable[[Notice], None],
+        *,
+        name: str,
+    ) -> None:
+        self.settings = settings
+        self.outcomes = outcomes
+        self.notices = notices
+        self.ruleset = ruleset
+        self.enqueue = enqueue
+        self.name = name
+
+    @property
+    def client(self) -> redis.Redis:
+        return self.outcomes.client
+
+    def ensure_group(self) -> None:
+        """Create the consumer group at the stream's end (outcomes from now on)."""
+        try:
+            self.client.xgroup_create(self.outcomes.stream, GROUP, id="$", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    def run(self, stop: threading.Event, *, block_ms: int = 1000) -> None:
+        """Consume until ``stop`` is set; a Redis error waits and tries again."""
+        while not stop.is_set():
+            try:
+                self.ensure_group()
+                self.reclaim()
+                while not stop.is_set():
+                    self.poll(block_ms=block_ms)
+                    self.reclaim()
+            except (redis.RedisError, OSError) as exc:
+                log.warning("notify consumer: redis unavailable", error=type(exc).__name__)
+                stop.wait(1.0)
+
+    def poll(self, *, block_ms: int = 1000) -> int:
+        """Read and handle new entries; returns how many."""
+        reply: Any = self.client.xreadgroup(
+            GROUP, self.name, {self.outcomes.stream: ">"}, count=BATCH, block=block_ms
+        )
+        handled = 0
+        for _stream, entries in reply or []:
+            for entry_id, fields in entries:
+                self._handle_entry(entry_id, fields)
+                handled += 1
+        return handled
+
+    def reclaim(self) -> int:
+        """Handle entries another consumer read but never acknowledged."""
+        reply: Any = self.client.xautoclaim(
+            self.outcomes.stream, GROUP, self.name, RECLAIM_IDLE_MS, "0-0", count=BATCH
+        )
+        entries = reply[1] if reply else []
+        for entry_id, fields in entries:
+            if fields:
+                self._handle_entry(entry_id, fields)
+        return len(entries)
+
+    def _handle_entry(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+        try:
+            outcome = Outcome.model_validate(json.loads(fields[b"json"]))
+        except (KeyError, ValueError, ValidationError):
+            log.warning("notify consumer: unreadable outcome entry", entry=entry_id.decode())
+        else:
+            self.handle(outcome)
+        self.client.xack(self.outcomes.stream, GROUP, entry_id)
+
+    def notices_for(self, outcome: Outcome) -> list[Notice]:
+        """The notices ``outcome`` calls for under the current rules."""
+        ruleset = self.ruleset
+        names = recipients(outcome, ruleset)
+        if not names:
+            return []
+        directory = ruleset.directory
+        subject = directory.by_email(outcome.person) if outcome.person else None
+        configured = {
+            c for c in channels_named(ruleset) if self.settings.notify_channel(c) is not None
+        }
+        found = targets(names, subject, directory, configured)
+        if not found:
+            return []
+        evidence = (
+            evidence_for(self.outcomes, outcome, subject.zone)
+            if subject is not None
+            else Evidence()
+        )
+        about = f"outcome:{outcome.delivery_id}"
+        notices = []
+        for target in found:
+            to_person = subject is not None and target.address == subject.email
+            text = render(outcome, subject, to_person=to_person, evidence=evidence)
+            notices.append(
+                Notice(
+                    id=notice_id(about, target.channel, target.address),
+                    about=about,
+                    channel=target.channel,
+                    address=target.address,
+                    recipient=target.recipient,
+                    person=outcome.person,
+                    zone=_zone(target.person or subject),
+                    result=outcome.result,
+                    title=text.title,
+                    body=text.body,
+                )
+            )
+        return notices
+
+    def handle(self, outcome: Outcome) -> int:
+        """Enqueue the notices of ``outcome`` not enqueued before; returns how many."""
+        sent = 0
+        for notice in self.notices_for(outcome):
+            if self.notices.was_queued(notice.id):
+                continue
+            self.enqueue(notice)
+            self.notices.mark_queued(notice.id)
+            sent += 1
+        return sent
+
+
+def _zone(person: Person | None) -> str:
+    return person.timezone if person is not None else "UTC"
