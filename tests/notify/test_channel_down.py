@@ -13,7 +13,7 @@ from tests.pipeline.helpers import wait_for_outcomes
 from worker.models import Result, TriggerKind
 from worker.notify.model import NoticeResult
 from worker.notify.runtime import build_notifier
-from worker.rules.loader import load_ruleset
+from worker.rules.load import load_ruleset
 from worker.sandbox.seed import Seed
 
 SECRET = "s3cret-hook-password-4242"

@@ -26,7 +26,7 @@ from worker.notify.actor import NOTIFY_QUEUE, notice_message
 from worker.notify.model import NoticeResult
 from worker.notify.runtime import build_notifier
 from worker.pipeline.broker import queue_stats
-from worker.rules.loader import load_ruleset
+from worker.rules.load import load_ruleset
 from worker.sandbox.seed import Seed
 
 
