@@ -116,7 +116,7 @@ def _read_queues(client: redis.Redis, keys: Keys, h: Health) -> None:
                 "oldest": f"{stats.oldest_age_s:.0f} s",
             }
         )
-    h.outcomes = [(result, int(n)) for result, n in outcome_counts(client, keys).items()]
+    h.outcomes = [(result, int(n)) for result, n in outcome_counts(client, keys).items() if n]
     dead = DeadLetters(client, keys).count()
     if dead:
         h.problems.append(f"{dead} dead letter(s) wait for a replay or a drop")
@@ -167,7 +167,7 @@ def _read_process_metrics(h: Health) -> None:
         for sample in family.samples:
             if not sample.name.startswith(("autoclock_webwork", "autoclock_limiter")):
                 continue
-            if sample.name.endswith(("_bucket", "_created")):
-                continue
+            if sample.name.endswith(("_bucket", "_created")) or not sample.value:
+                continue  # known label values sit at 0 until used
             labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
             h.metrics.append((sample.name, labels, float(sample.value)))
