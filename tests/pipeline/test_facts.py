@@ -20,6 +20,7 @@ def _shift_start(trigger_id: str, day: int) -> Trigger:
         kind=TriggerKind.SHIFT_START,
         subject="dana.ruiz@example.com",
         occurred_at=datetime(2026, 12, day, 8, 55, tzinfo=BERLIN),
+        received_at=datetime(2026, 12, day, 8, 55, 30, tzinfo=BERLIN),
     )
 
 
@@ -27,8 +28,12 @@ def test_approved_leave_and_public_holiday_skip_the_clock_in(sandbox, pipeline_f
     """Dana's approved leave (WebWork) and Christmas (DE) each end as no_rule with the reason;
     no start call is made."""
     pipeline = pipeline_factory(sandbox.api_url, sandbox.owner_token, rules_dir=RULES)
-    pipeline.queue.enqueue(_shift_start("leave-day", 24))
-    pipeline.queue.enqueue(_shift_start("christmas", 25))
+    # Each shift start is delivered on its own day, as the scheduler would: a trigger from a
+    # later day would be clamped to its receipt (the clock-skew allowance).
+    for count, (trigger_id, day) in enumerate((("leave-day", 24), ("christmas", 25)), start=1):
+        pipeline.context.clock = lambda day=day: datetime(2026, 12, day, 8, 56, tzinfo=BERLIN)
+        pipeline.queue.enqueue(_shift_start(trigger_id, day))
+        wait_for_outcomes(pipeline.context.outcomes, count)
 
     outcomes = {o.trigger_id: o for o in wait_for_outcomes(pipeline.context.outcomes, 2)}
 
