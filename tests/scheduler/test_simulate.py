@@ -100,7 +100,8 @@ def test_simulate_lists_every_skipped_or_tolerated_event_by_feed_and_uid(tmp_pat
         str(rules),
         cwd=tmp_path,
     )
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # two events cannot be planned
+    assert "2 event(s) cannot be planned" in result.stderr
     assert "08:00 CET   07:00Z     shift_start  calendar:frontdesk" in result.stdout
     problems = result.stdout.split("Problems:\n", 1)[1].splitlines()
     assert len(problems) == 3, result.stdout

@@ -227,7 +227,8 @@ def simulate(
     if report.failed:
         click.echo(
             f"autoclock: the simulation is incomplete: {len(report.feed_failures)} feed(s) failed,"
-            f" {len(report.unmapped)} event(s)/attendee(s) map to nobody",
+            f" {len(report.unmapped)} event(s)/attendee(s) map to nobody,"
+            f" {len(report.skipped)} event(s) cannot be planned",
             err=True,
         )
         raise SystemExit(1)

@@ -73,6 +73,7 @@ class RangeReport:
     ``feed_failures``: calendars that could not be read or parsed (their shifts are missing);
     ``unmapped``: calendar events, or attendees of ``person_by: attendee`` feeds, that map to
     nobody in the directory (their shifts would never fire for that person);
+    ``skipped``: calendar events that cannot be planned (malformed RRULE, unknown zone...);
     ``problems``: every report line, the two above included.
     """
 
@@ -82,11 +83,12 @@ class RangeReport:
     problems: list[str] = field(default_factory=list)
     feed_failures: list[str] = field(default_factory=list)
     unmapped: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
         """True when the simulation is known to be incomplete (exit 1)."""
-        return bool(self.feed_failures or self.unmapped)
+        return bool(self.feed_failures or self.unmapped or self.skipped)
 
     def note(self, line: str) -> None:
         if line not in self.problems:
@@ -153,6 +155,10 @@ def _calendar_fires(
             report.note(line)
             if everyone and line.endswith("maps to nobody"):
                 report.unmapped.append(line)
+        for event in plan.events:
+            line = event.line(source.name)
+            if event.skipped and line not in report.skipped:
+                report.skipped.append(line)
         if everyone:
             for line in _unknown_attendees(source, calendar, ruleset, *span):
                 report.note(line)
