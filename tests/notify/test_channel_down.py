@@ -8,8 +8,9 @@ from pathlib import Path
 
 from tests.notify.helpers import MANAGER, STAFF, badge, end_of_day, wait_until, write_team
 from tests.notify.helpers import yesterday_at as at
-from tests.notify.receivers import JsonReceiver, free_port
+from tests.notify.receivers import JsonReceiver
 from tests.pipeline.helpers import wait_for_outcomes
+from tests.ports import free_port
 from worker.models import Result, TriggerKind
 from worker.notify.model import NoticeResult
 from worker.notify.runtime import build_notifier
