@@ -3,6 +3,7 @@ calendar files (file:line), and `autoclock status` after the scheduler planned a
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -96,6 +97,11 @@ def test_status_shows_what_each_feeds_latest_plan_skipped(
     assert "  - calendar exchange: event '040000008200E00074C5B7101A82E00800000000BADBAD" in out
     assert "Pacific Atlantis Time" in out
     assert "calendar davx5: planned 2026-03-02T06:00:00Z, 0 event(s) skipped, 0 warning(s)" in out
+    feeds = {f["feed"]: f for f in json.loads(run("status", "--feeds", "--json").stdout)}
+    assert feeds["exchange"]["plan"]["skipped"] == 2
+    assert feeds["exchange"]["plan"]["kinds"] == {"malformed_rrule": 2, "unknown_zone": 1}
+    assert len(feeds["exchange"]["plan"]["lines"]) == 3
+    assert feeds["davx5"]["plan"]["lines"] == []
     # and the leader's metrics say the same
     metrics = process_metrics().render().decode()
     for labels, value in [

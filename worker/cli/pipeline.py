@@ -41,6 +41,7 @@ from worker.pipeline.pauses import PauseStore
 from worker.pipeline.state import TrackerState
 from worker.rules.pauses import paused_reason
 from worker.scheduler.feeds import FeedHealth, feed_health
+from worker.scheduler.plans import PlanStore
 from worker.store import Keys
 
 __all__ = ["COMMANDS"]
@@ -280,6 +281,7 @@ def status_command(as_json: bool, feeds_only: bool) -> None:
         now = utcnow()
         pauses = PauseStore(handle.client, handle.keys).active(now)
         feeds = [feed_health(handle.client, handle.keys, c) for c in ruleset.sources.calendars]
+        planned = PlanStore(handle.client, handle.keys).problems() if feeds_only else {}
     rows = []
     for person in ruleset.directory.people:
         known = known_states[person.email]
@@ -294,7 +296,9 @@ def status_command(as_json: bool, feeds_only: bool) -> None:
             }
         )
     if as_json:
-        items = [f.as_dict(now) for f in feeds] if feeds_only else rows
+        items = (
+            [{**f.as_dict(now), "plan": planned.get(f.name)} for f in feeds] if feeds_only else rows
+        )
         click.echo(json.dumps(items))
         return
     if not feeds_only:
