@@ -18,7 +18,13 @@ STAFF = "user0@example.com"
 MANAGER = "user1@example.com"
 
 
-def write_team(directory: Path, channels: list[str], *, rules: list[dict] | None = None) -> Path:
+def write_team(
+    directory: Path,
+    channels: list[str],
+    *,
+    rules: list[dict] | None = None,
+    quiet_hours: list[str] | None = None,
+) -> Path:
     """user0 (Ana Staff) reports to user1 (Max Manager); both reached on ``channels``."""
     directory.mkdir(parents=True, exist_ok=True)
     people = {
@@ -39,6 +45,7 @@ def write_team(directory: Path, channels: list[str], *, rules: list[dict] | None
         yaml.safe_dump(
             {
                 "policy": {"max_delay": "48h"},
+                **({"notify": {"quiet_hours": quiet_hours}} if quiet_hours else {}),
                 "rules": rules
                 or [
                     {

@@ -13,18 +13,22 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import redis
 from pydantic import ValidationError
 
 from worker.logs import get_logger
-from worker.models import Outcome
+from worker.models import Outcome, utcnow
+from worker.notify.digests import DigestStore
 from worker.notify.evidence import Evidence, evidence_for
 from worker.notify.log import NotificationLog
 from worker.notify.messages import render
-from worker.notify.model import Notice, notice_id
+from worker.notify.model import Notice, NoticeRecord, NoticeResult, notice_id
 from worker.notify.policy import channels_named, recipients, targets
+from worker.notify.quiet import quiet_until
 from worker.pipeline.outcomes import OutcomeLog
 from worker.rules.directory import Person
 from worker.rules.ruleset import Ruleset
@@ -51,7 +55,11 @@ class OutcomeConsumer:
         enqueue: Callable[[Notice], None],
         *,
         name: str,
+        digests: DigestStore | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        self.digests = digests or DigestStore(outcomes.client, outcomes.keys)
+        self.clock = clock
         self.settings = settings
         self.outcomes = outcomes
         self.notices = notices
@@ -80,6 +88,7 @@ class OutcomeConsumer:
                 while not stop.is_set():
                     self.poll(block_ms=block_ms)
                     self.reclaim()
+                    self.release_digests()
             except (redis.RedisError, OSError) as exc:
                 log.warning("notify consumer: redis unavailable", error=type(exc).__name__)
                 stop.wait(1.0)
@@ -157,15 +166,38 @@ class OutcomeConsumer:
         return notices
 
     def handle(self, outcome: Outcome) -> int:
-        """Enqueue the notices of ``outcome`` not enqueued before; returns how many."""
-        sent = 0
+        """Enqueue (or hold for a digest) the notices of ``outcome`` not handled before;
+        returns how many."""
+        handled = 0
+        window = self.ruleset.notify.quiet_hours
+        now = self.clock()
         for notice in self.notices_for(outcome):
             if self.notices.was_queued(notice.id):
                 continue
-            self.enqueue(notice)
+            zone = ZoneInfo(notice.zone)
+            release = quiet_until(now, zone, window) if notice.address else None
+            if release is None:
+                self.enqueue(notice)
+            else:
+                self.digests.hold(notice, release)
+                self.notices.record(
+                    NoticeRecord.of(
+                        notice,
+                        NoticeResult.HELD,
+                        f"quiet hours: in the digest at {release.astimezone(zone):%H:%M}",
+                        0,
+                    )
+                )
             self.notices.mark_queued(notice.id)
-            sent += 1
-        return sent
+            handled += 1
+        return handled
+
+    def release_digests(self) -> int:
+        """Enqueue one digest for every quiet period that has ended; returns how many."""
+        due = self.digests.due(self.clock())
+        for digest in due:
+            self.enqueue(digest)
+        return len(due)
 
 
 def _zone(person: Person | None) -> str:
