@@ -20,11 +20,11 @@ from worker.sandbox.state import SandboxState, TimeEntryRecord, now_utc
 
 __all__ = [
     "API_VERSION",
+    "ENDPOINTS",
     "ApiError",
     "ApiReply",
     "Handler",
     "error_body",
-    "resolve",
     "stamp",
 ]
 
@@ -542,36 +542,19 @@ def time_entries(
     return ApiReply(200, _paged(state, rows, query, max_per_page=50, documented="meta"))
 
 
-# -- routing ---------------------------------------------------------------------------------
+# -- routes ----------------------------------------------------------------------------------
 
-_ROUTES: dict[str, dict[str, Handler]] = {
-    "/time-tracking/start": {"POST": start},
-    "/time-tracking/stop": {"POST": stop},
-    "/time-tracking/current-data": {"GET": current_data},
-    "/workspaces": {"GET": workspaces},
-    "/members": {"GET": members},
-    "/contracts": {"GET": contracts},
-    "/tasks": {"GET": tasks},
-    "/leaves": {"GET": leaves},
-    "/time-entries": {"GET": time_entries},
-}
-_MEMBER_PATH = re.compile(r"^/members/(\d{1,18})$")
-
-
-def resolve(method: str, path: str) -> tuple[Handler, dict[str, str]]:
-    """The handler of ``method path`` (path below ``/api/v2``) and its path parameters.
-
-    Raises ApiError 404 for an unknown path and 405 for a known path with another method.
-    """
-    path = path.rstrip("/") or "/"
-    params: dict[str, str] = {}
-    methods = _ROUTES.get(path)
-    if methods is None:
-        match = _MEMBER_PATH.match(path)
-        if match is None:
-            raise ApiError(404, "Not Found", f"no endpoint {path}")
-        methods, params = {"GET": member}, {"member_id": match.group(1)}
-    handler = methods.get(method)
-    if handler is None:
-        raise ApiError(405, "Method Not Allowed", f"{path} accepts {', '.join(methods)}")
-    return handler, params
+#: ``(method, path below /api/v2, handler)``, routed by :mod:`worker.sandbox.app` with
+#: Starlette. ``{member_id:webwork_id}`` is 1 to 18 digits (a longer id is no endpoint).
+ENDPOINTS: tuple[tuple[str, str, Handler], ...] = (
+    ("POST", "/time-tracking/start", start),
+    ("POST", "/time-tracking/stop", stop),
+    ("GET", "/time-tracking/current-data", current_data),
+    ("GET", "/workspaces", workspaces),
+    ("GET", "/members", members),
+    ("GET", "/members/{member_id:webwork_id}", member),
+    ("GET", "/contracts", contracts),
+    ("GET", "/tasks", tasks),
+    ("GET", "/leaves", leaves),
+    ("GET", "/time-entries", time_entries),
+)

@@ -4,6 +4,9 @@ Every ``/api/v2`` request goes through, in order: the call log (received), an ou
 (503), added latency, the bearer token (401), the per-token rate limit (429 with
 ``Retry-After``; ``X-RateLimit-Limit``/``-Remaining`` on every answer to a known token), an
 injected 5xx, an injected hang (then 504), and the endpoint itself (:mod:`worker.sandbox.api`).
+The gates are one middleware on the ``/api/v2`` ``Mount``; behind it Starlette routes
+:data:`~worker.sandbox.api.ENDPOINTS` (an unknown path is 404, a known path with another
+method 405, both in WebWork's error envelope; one trailing slash or more is ignored).
 Injected errors never have an effect. A dropped answer (``drop_rate``) is the opposite: the
 start/stop took effect, then the connection closes after the headers, before the body.
 
@@ -17,24 +20,29 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from starlette.applications import Starlette
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.routing import Mount, Route, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from worker.sandbox import api
 from worker.sandbox.models import (
+    CallRecord,
     Faults,
     FaultsUpdate,
     SandboxConfig,
     TrackerSet,
     TrackerView,
 )
-from worker.sandbox.seed import Seed
+from worker.sandbox.seed import Seed, SeedToken
 from worker.sandbox.state import SandboxState, now_utc
 
 __all__ = ["create_app", "sandbox_state"]
@@ -94,56 +102,137 @@ async def _read_json(request: Request) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _make_api(state: SandboxState) -> Any:
-    async def endpoint(request: Request) -> Response:
-        method = request.method
-        sub = "/" + request.path_params.get("path", "")
-        query = dict(request.query_params)
-        body = await _read_json(request) if method == "POST" else {}
-        call = state.record(method, "/api/v2" + sub, _user_id_of(query, body or {}))
+class _WebWorkId(Convertor[str]):
+    """A WebWork id in a path: 1 to 18 digits, kept as text (the handlers parse it)."""
 
-        def answer(status: int, payload: dict[str, Any], headers: dict[str, str]) -> Response:
+    regex = "[0-9]{1,18}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("webwork_id", _WebWorkId())
+
+
+@dataclass
+class _Admitted:
+    """A call the gates let through, for the endpoint (``scope["sandbox.call"]``)."""
+
+    call: CallRecord
+    caller: SeedToken
+    query: dict[str, str]
+    body: dict[str, Any] | None
+    headers: dict[str, str]
+    path: str
+
+
+class _Gates:
+    """The request gates of every ``/api/v2`` call, in order (see the module docstring), in
+    front of the routes; it also answers every :class:`api.ApiError` (404 and 405 included)
+    in WebWork's error envelope and records each answer's status in the call log."""
+
+    def __init__(self, app: ASGIApp, state: SandboxState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        path = scope["path"][len(scope.get("root_path", "")) :]
+        query = dict(request.query_params)
+        body = await _read_json(request) if request.method == "POST" else {}
+        call = self.state.record(request.method, "/api/v2" + path, _user_id_of(query, body or {}))
+        headers: dict[str, str] = {}
+
+        def answer(status: int, payload: dict[str, Any]) -> Response:
             call.status = status
             return _json(status, payload, headers)
 
+        refused = await self._gate(request, call, headers)
+        if isinstance(refused, tuple):
+            await answer(*refused)(scope, receive, send)
+            return
+        admitted = _Admitted(call, refused, query, body, headers, path.rstrip("/") or "/")
+        routed = {**scope, "path": scope["path"].rstrip("/"), "sandbox.call": admitted}
+        try:
+            await self.app(routed, receive, send)
+        except api.ApiError as exc:
+            await answer(exc.status, api.error_body(exc.message, exc.error))(scope, receive, send)
+        except HTTPException as exc:  # a known path with another method (Starlette's Route)
+            allow = (exc.headers or {}).get("Allow", "").split(", ")
+            why = f"{admitted.path} accepts {', '.join(m for m in allow if m != 'HEAD')}"
+            await answer(405, api.error_body("Method Not Allowed", why))(scope, receive, send)
+
+    async def _gate(
+        self, request: Request, call: CallRecord, headers: dict[str, str]
+    ) -> SeedToken | tuple[int, dict[str, Any]]:
+        """The caller's token entry, or the status and body of the gate that refused."""
+        state = self.state
         if state.in_outage():
-            return answer(503, api.error_body("Service Unavailable", "maintenance"), {})
+            return 503, api.error_body("Service Unavailable", "maintenance")
         if state.faults.latency_ms > 0:
             await asyncio.sleep(state.faults.latency_ms / 1000.0)
         token = _bearer(request)
         caller = state.tokens.get(token) if token else None
         if caller is None or caller.expired:
             reason = "missing bearer token" if token is None else "invalid or expired token"
-            return answer(401, api.error_body("Unauthenticated.", reason), {})
+            return 401, api.error_body("Unauthenticated.", reason)
         call.caller_id = caller.user_id
-        headers: dict[str, str] = {}
         decision = state.take(caller.token)
         if decision is not None:
             headers["X-RateLimit-Limit"] = str(decision.limit)
             headers["X-RateLimit-Remaining"] = str(decision.remaining)
             if not decision.allowed:
                 headers["Retry-After"] = str(decision.retry_after_s)
-                return answer(429, api.error_body("Too Many Attempts.", None), headers)
+                return 429, api.error_body("Too Many Attempts.", None)
         if state.draw(state.faults.error_rate):
-            status = state.faults.error_status
-            return answer(status, api.error_body("Internal Server Error", "injected"), headers)
+            return state.faults.error_status, api.error_body("Internal Server Error", "injected")
         if state.draw(state.faults.hang_rate):
             await asyncio.sleep(state.faults.hang_s)
-            return answer(504, api.error_body("Gateway Timeout", "injected hang"), headers)
-        try:
-            handler, path_params = api.resolve(method, sub)
-            if body is None:
-                raise api.ApiError(400, "The request body must be a JSON object.")
-            reply = handler(state, caller, {**query, **path_params}, body)
-        except api.ApiError as exc:
-            return answer(exc.status, api.error_body(exc.message, exc.error), headers)
+            return 504, api.error_body("Gateway Timeout", "injected hang")
+        return caller
+
+
+async def _no_endpoint(scope: Scope, _receive: Receive, _send: Send) -> None:
+    admitted: _Admitted = scope["sandbox.call"]
+    raise api.ApiError(404, "Not Found", f"no endpoint {admitted.path}")
+
+
+def _endpoint(state: SandboxState, method: str, handler: api.Handler) -> Any:
+    """The Starlette endpoint of one WebWork endpoint, behind :class:`_Gates`."""
+
+    async def endpoint(request: Request) -> Response:
+        admitted: _Admitted = request.scope["sandbox.call"]
+        if request.method != method:  # Starlette adds HEAD to GET routes; WebWork does not
+            raise api.ApiError(405, "Method Not Allowed", f"{admitted.path} accepts {method}")
+        if admitted.body is None:
+            raise api.ApiError(400, "The request body must be a JSON object.")
+        params = {**admitted.query, **request.path_params}
+        reply = handler(state, admitted.caller, params, admitted.body)
+        call = admitted.call
         call.effect = reply.effect
         if reply.effect is not None and state.draw(state.faults.drop_rate):
             call.status, call.dropped = reply.status, True
             return _Dropped(reply.status)
-        return answer(reply.status, reply.body, {**headers, **reply.headers})
+        call.status = reply.status
+        return _json(reply.status, reply.body, {**admitted.headers, **reply.headers})
 
     return endpoint
+
+
+def _api_mount(state: SandboxState) -> Mount:
+    """``/api/v2``: the gates, then Starlette's routing over :data:`api.ENDPOINTS`."""
+    routes = [
+        Route(path, _endpoint(state, method, handler), methods=[method])
+        for method, path, handler in api.ENDPOINTS
+    ]
+    router = Router(routes, redirect_slashes=False, default=_no_endpoint)
+    return Mount("/api/v2", app=router, middleware=[Middleware(_Gates, state=state)])
 
 
 async def _model_body(request: Request, model: type[BaseModel]) -> BaseModel | Response:
@@ -251,12 +340,7 @@ def create_app(
     state = SandboxState(
         seed=seed, initial_config=config or SandboxConfig(), initial_faults=faults or Faults()
     )
-    endpoint = _make_api(state)
-    routes = [
-        Route("/api/v2/{path:path}", endpoint, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
-        *_make_control(state),
-    ]
-    app = Starlette(routes=routes)
+    app = Starlette(routes=[_api_mount(state), *_make_control(state)])
     app.state.sandbox = state
     return app
 
