@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 __all__ = [
     "CLAMPED_FROM",
@@ -22,10 +23,26 @@ __all__ = [
     "Trigger",
     "TriggerKind",
     "Verb",
+    "ZoneName",
+    "check_zone",
     "clamp_future",
     "clamp_note",
     "utcnow",
 ]
+
+
+def check_zone(value: str) -> str:
+    """``value`` when it names an IANA time zone; ``ValueError`` naming it otherwise. The one
+    zone check of the settings (``AUTOCLOCK_TIMEZONE``) and the rules files."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA time zone {value!r}") from exc
+    return value
+
+
+#: A pydantic field type: an IANA time zone name, checked by :func:`check_zone`.
+ZoneName = Annotated[str, AfterValidator(check_zone)]
 
 
 def utcnow() -> datetime:

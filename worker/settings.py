@@ -13,13 +13,13 @@ import re
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from worker.errors import ConfigError
+from worker.models import ZoneName
 
 __all__ = [
     "DEFAULT_WEBWORK_BASE_URL",
@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     # Files and time
     data_dir: Path = Field(Path(".autoclock"), validation_alias=_env("AUTOCLOCK_DATA_DIR"))
     rules_dir: Path = Field(Path("rules"), validation_alias=_env("AUTOCLOCK_RULES_DIR"))
-    timezone: str = Field("UTC", validation_alias=_env("AUTOCLOCK_TIMEZONE"))
+    timezone: ZoneName = Field("UTC", validation_alias=_env("AUTOCLOCK_TIMEZONE"))
     """AUTOCLOCK_TIMEZONE: default IANA zone for people who do not name one."""
 
     # Logging
@@ -157,15 +157,6 @@ class Settings(BaseSettings):
     )
     """AUTOCLOCK_NOTIFY_RETRY_S: wait before the first retry (doubling, at most 10 minutes)."""
     notify_threads: int = Field(2, ge=1, le=64, validation_alias=_env("AUTOCLOCK_NOTIFY_THREADS"))
-
-    @field_validator("timezone")
-    @classmethod
-    def _valid_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown IANA time zone {value!r}") from exc
-        return value
 
     @field_validator("webwork_token")
     @classmethod
