@@ -1,5 +1,5 @@
 """Checks written once and shared: the settings and the rules files accept and refuse the
-same time-zone names in the same words."""
+same time-zone names in the same words; the conflict classifier's defaults are the settings'."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from worker.rules.schema import Defaults
 from worker.settings import Settings
+from worker.webwork.classify import Classifier
 
 zones = st.one_of(
     st.sampled_from(["UTC", "Europe/Berlin", "America/Sao_Paulo", "Asia/Kolkata", "Etc/GMT+5"]),
@@ -50,3 +51,7 @@ def test_settings_and_rules_judge_a_zone_alike(zone: str) -> None:
     assert _settings_problem(zone) == problem
     if problem is not None:
         assert repr(zone) in problem  # the message names the refused value
+
+
+def test_classifier_defaults_are_the_settings_defaults() -> None:
+    assert Classifier() == Classifier.from_settings(Settings(_env_file=None))  # type: ignore[call-arg]

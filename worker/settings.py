@@ -22,8 +22,11 @@ from worker.errors import ConfigError
 from worker.models import ZoneName
 
 __all__ = [
+    "ALREADY_TRACKING_PATTERNS",
+    "CONFLICT_STATUSES",
     "DEFAULT_WEBWORK_BASE_URL",
     "MIN_SECRET_BYTES",
+    "NOT_TRACKING_PATTERNS",
     "Settings",
     "load_settings",
     "notify_channel_env",
@@ -37,6 +40,24 @@ DEFAULT_WEBWORK_BASE_URL = "https://api.webwork-tracker.com/api/v2"
 
 def _env(name: str) -> AliasChoices:
     return AliasChoices(name)
+
+
+#: The defaults of WEBWORK_CONFLICT_STATUSES and the two pattern lists: the rejections that
+#: may mean "already tracking" / "no active tracker" (see worker.webwork.classify, the one
+#: place that reads them).
+CONFLICT_STATUSES = (400, 409, 422)
+ALREADY_TRACKING_PATTERNS = (
+    "already tracking",
+    "already has an active tracker",
+    "active tracker already",
+    "stop the current tracker",
+)
+NOT_TRACKING_PATTERNS = (
+    "no active tracker",
+    "not tracking",
+    "no tracker is running",
+    "no running tracker",
+)
 
 
 class Settings(BaseSettings):
@@ -59,19 +80,14 @@ class Settings(BaseSettings):
     """WEBWORK_BURST: calls that may go at once within the per-minute budget (1: evenly spaced)."""
     webwork_timeout_s: float = Field(10.0, gt=0, validation_alias=_env("WEBWORK_TIMEOUT_S"))
     webwork_conflict_statuses: list[int] = Field(
-        [400, 409, 422], validation_alias=_env("WEBWORK_CONFLICT_STATUSES")
+        list(CONFLICT_STATUSES), validation_alias=_env("WEBWORK_CONFLICT_STATUSES")
     )
     webwork_already_tracking_patterns: list[str] = Field(
-        [
-            "already tracking",
-            "already has an active tracker",
-            "active tracker already",
-            "stop the current tracker",
-        ],
+        list(ALREADY_TRACKING_PATTERNS),
         validation_alias=_env("WEBWORK_ALREADY_TRACKING_PATTERNS"),
     )
     webwork_not_tracking_patterns: list[str] = Field(
-        ["no active tracker", "not tracking", "no tracker is running", "no running tracker"],
+        list(NOT_TRACKING_PATTERNS),
         validation_alias=_env("WEBWORK_NOT_TRACKING_PATTERNS"),
     )
     webwork_confirm_with_current_data: bool = Field(

@@ -16,7 +16,12 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from worker.errors import ConfigError
-from worker.settings import Settings
+from worker.settings import (
+    ALREADY_TRACKING_PATTERNS,
+    CONFLICT_STATUSES,
+    NOT_TRACKING_PATTERNS,
+    Settings,
+)
 
 __all__ = ["Classifier", "Conflict"]
 
@@ -39,19 +44,9 @@ def _compile(patterns: Iterable[str], setting: str) -> tuple[re.Pattern[str], ..
 class Classifier:
     """Conflict statuses, message patterns and the confirm switch, compiled once."""
 
-    conflict_statuses: frozenset[int] = frozenset({400, 409, 422})
-    already_tracking_patterns: tuple[str, ...] = (
-        "already tracking",
-        "already has an active tracker",
-        "active tracker already",
-        "stop the current tracker",
-    )
-    not_tracking_patterns: tuple[str, ...] = (
-        "no active tracker",
-        "not tracking",
-        "no tracker is running",
-        "no running tracker",
-    )
+    conflict_statuses: frozenset[int] = frozenset(CONFLICT_STATUSES)
+    already_tracking_patterns: tuple[str, ...] = ALREADY_TRACKING_PATTERNS
+    not_tracking_patterns: tuple[str, ...] = NOT_TRACKING_PATTERNS
     confirm_with_current_data: bool = True
     _already: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
     _not: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
