@@ -79,6 +79,11 @@ def test_end_of_day_stop_notifies_person_and_manager_once(
         assert "by the end-of-day rule" in mine
         assert "your last badge-out was 17:31" in mine
         assert "Please correct your time in WebWork" in mine
+        # the review flag this stop raises, merged into the same message (one per recipient)
+        assert (
+            "Needs review: stopped by schedule:end-of-day at 19:00 although the last "
+            "badge-out was 1h29m earlier (17:31)" in mine
+        )
         theirs = by_recipient[MANAGER]["message"]
         assert "Ana Staff's timer was stopped at 19:00" in theirs
         assert "their last badge-out was 17:31" in theirs

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,14 +24,16 @@ from pydantic import ValidationError
 from worker.logs import get_logger
 from worker.models import Outcome, utcnow
 from worker.notify.digests import DigestStore
-from worker.notify.evidence import Evidence, evidence_for
+from worker.notify.evidence import Evidence, day_outcomes, evidence_from
+from worker.notify.flags import flag_key, outcome_flags
 from worker.notify.log import NotificationLog
 from worker.notify.messages import render
 from worker.notify.model import Notice, NoticeRecord, NoticeResult, notice_id
-from worker.notify.policy import channels_named, recipients, targets
+from worker.notify.policy import Target, channels_named, recipients, targets
 from worker.notify.quiet import quiet_until
 from worker.pipeline.outcomes import OutcomeLog
 from worker.rules.directory import Person
+from worker.rules.review import Flag
 from worker.rules.ruleset import Ruleset
 from worker.settings import Settings
 
@@ -127,43 +130,59 @@ class OutcomeConsumer:
 
     def notices_for(self, outcome: Outcome) -> list[Notice]:
         """The notices ``outcome`` calls for under the current rules."""
+        return self.plan(outcome).notices
+
+    def plan(self, outcome: Outcome) -> Plan:
+        """The notices of ``outcome`` (its own, with the review flags it raises merged into
+        the message of a recipient who gets one anyway) and the flags' keys."""
         ruleset = self.ruleset
-        names = recipients(outcome, ruleset)
-        if not names:
-            return []
         directory = ruleset.directory
         subject = directory.by_email(outcome.person) if outcome.person else None
         configured = {
             c for c in channels_named(ruleset) if self.settings.notify_channel(c) is not None
         }
-        found = targets(names, subject, directory, configured)
-        if not found:
-            return []
-        evidence = (
-            evidence_for(self.outcomes, outcome, subject.zone)
-            if subject is not None
-            else Evidence()
+        names = recipients(outcome, ruleset)
+        found = targets(names, subject, directory, configured) if names else []
+        flag_targets = (
+            targets(ruleset.notify.flags, subject, directory, configured) if subject else []
         )
+        if not found and not flag_targets:
+            return Plan([], [])
+        day = day_outcomes(self.outcomes, outcome, subject.zone) if subject else [outcome]
+        evidence = evidence_from(day, outcome)
+        notices = {
+            (t.channel, t.address): self._notice(outcome, subject, t, evidence) for t in found
+        }
+        keys: list[str] = []
+        if subject is not None and flag_targets:
+            flags = [
+                f
+                for f in outcome_flags(outcome, subject, day, self.clock())
+                if not self.notices.flag_seen(flag_key(subject, f))
+            ]
+            if flags:
+                _merge_flags(notices, outcome, subject, flag_targets, flags)
+                keys = [flag_key(subject, f) for f in flags]
+        return Plan(list(notices.values()), keys)
+
+    def _notice(
+        self, outcome: Outcome, subject: Person | None, target: Target, evidence: Evidence
+    ) -> Notice:
+        to_person = subject is not None and target.address == subject.email
+        text = render(outcome, subject, to_person=to_person, evidence=evidence)
         about = f"outcome:{outcome.delivery_id}"
-        notices = []
-        for target in found:
-            to_person = subject is not None and target.address == subject.email
-            text = render(outcome, subject, to_person=to_person, evidence=evidence)
-            notices.append(
-                Notice(
-                    id=notice_id(about, target.channel, target.address),
-                    about=about,
-                    channel=target.channel,
-                    address=target.address,
-                    recipient=target.recipient,
-                    person=outcome.person,
-                    zone=_zone(target.person or subject),
-                    result=outcome.result,
-                    title=text.title,
-                    body=text.body,
-                )
-            )
-        return notices
+        return Notice(
+            id=notice_id(about, target.channel, target.address),
+            about=about,
+            channel=target.channel,
+            address=target.address,
+            recipient=target.recipient,
+            person=outcome.person,
+            zone=_zone(target.person or subject),
+            result=outcome.result,
+            title=text.title,
+            body=text.body,
+        )
 
     def handle(self, outcome: Outcome) -> int:
         """Enqueue (or hold for a digest) the notices of ``outcome`` not handled before;
@@ -171,7 +190,8 @@ class OutcomeConsumer:
         handled = 0
         window = self.ruleset.notify.quiet_hours
         now = self.clock()
-        for notice in self.notices_for(outcome):
+        plan = self.plan(outcome)
+        for notice in plan.notices:
             if self.notices.was_queued(notice.id):
                 continue
             zone = ZoneInfo(notice.zone)
@@ -190,6 +210,8 @@ class OutcomeConsumer:
                 )
             self.notices.mark_queued(notice.id)
             handled += 1
+        for key in plan.flag_keys:
+            self.notices.mark_flag(key)
         return handled
 
     def release_digests(self) -> int:
@@ -198,6 +220,43 @@ class OutcomeConsumer:
         for digest in due:
             self.enqueue(digest)
         return len(due)
+
+
+@dataclass(frozen=True)
+class Plan:
+    notices: list[Notice]
+    flag_keys: list[str]
+
+
+def _merge_flags(
+    notices: dict[tuple[str, str | None], Notice],
+    outcome: Outcome,
+    subject: Person,
+    flag_targets: list[Target],
+    flags: list[Flag],
+) -> None:
+    """Add the flags to the notice each flag recipient gets anyway, or a notice of their own."""
+    text = "\n".join(f"Needs review: {f.message}." for f in flags)
+    about = f"flags:{outcome.delivery_id}"
+    for target in flag_targets:
+        key = (target.channel, target.address)
+        existing = notices.get(key)
+        if existing is not None:
+            notices[key] = existing.model_copy(update={"body": f"{existing.body}\n{text}"})
+            continue
+        name = subject.name or subject.email
+        notices[key] = Notice(
+            id=notice_id(about, target.channel, target.address),
+            about=about,
+            channel=target.channel,
+            address=target.address,
+            recipient=target.recipient,
+            person=subject.email,
+            zone=_zone(target.person or subject),
+            result=outcome.result,
+            title=f"autoclock: {name} — needs review",
+            body=f"{name}'s day needs review.\n{text}",
+        )
 
 
 def _zone(person: Person | None) -> str:

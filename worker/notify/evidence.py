@@ -1,5 +1,5 @@
-"""The evidence a notification quotes: the person's last badges before an outcome, that
-local day, from the outcome log."""
+"""What a notification quotes and what review flags read: the person's outcomes of the
+outcome's local day (from the outcome log), and their last badges before it."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from pydantic import ValidationError
 
 from worker.models import Outcome, TriggerKind
 from worker.pipeline.outcomes import OutcomeLog
+from worker.rules.day import BADGE_KINDS
 
-__all__ = ["BADGE_KINDS", "Evidence", "evidence_for"]
+__all__ = ["Evidence", "day_outcomes", "evidence_from"]
 
-BADGE_KINDS = frozenset({TriggerKind.BADGE_IN, TriggerKind.BADGE_OUT, TriggerKind.BADGE_SCAN})
-#: Outcome entries searched (newest first) for a person's badges.
+#: Outcome entries searched (newest first) for a person's day.
 SCAN_LIMIT = 20_000
 
 
@@ -28,26 +28,35 @@ class Evidence:
     """The last badge-out (or scan of unknown direction) before the outcome that day."""
 
 
-def evidence_for(log: OutcomeLog, outcome: Outcome, zone: ZoneInfo) -> Evidence:
-    """The last badges of ``outcome``'s person before it, on its local day in ``zone``."""
+def day_outcomes(log: OutcomeLog, outcome: Outcome, zone: ZoneInfo) -> list[Outcome]:
+    """The outcomes of ``outcome``'s person on its local day in ``zone``, oldest first
+    (``outcome`` itself included)."""
     person = (outcome.person or "").lower()
-    if not person or not person.isascii():
-        return Evidence()
+    if not person:
+        return [outcome]
     day = outcome.occurred_at.astimezone(zone).date()
-    badges: list[Outcome] = []
+    found: dict[str, Outcome] = {outcome.delivery_id: outcome}
     for raw in log.search(all_of=[person], scan_limit=SCAN_LIMIT):
         try:
             seen = Outcome.model_validate(json.loads(raw))
         except (ValueError, ValidationError):
             continue
-        if (
-            seen.kind in BADGE_KINDS
-            and (seen.person or seen.subject).lower() == person
-            and seen.occurred_at <= outcome.occurred_at
-            and seen.occurred_at.astimezone(zone).date() == day
-            and seen.delivery_id != outcome.delivery_id
+        if (seen.person or seen.subject).lower() == person and (
+            seen.occurred_at.astimezone(zone).date() == day
         ):
-            badges.append(seen)
+            found.setdefault(seen.delivery_id, seen)
+    return sorted(found.values(), key=lambda o: (o.occurred_at, o.recorded_at))
+
+
+def evidence_from(day: list[Outcome], outcome: Outcome) -> Evidence:
+    """The last badges in ``day`` before ``outcome``."""
+    badges = [
+        o
+        for o in day
+        if o.kind in BADGE_KINDS
+        and o.occurred_at <= outcome.occurred_at
+        and o.delivery_id != outcome.delivery_id
+    ]
     if not badges:
         return Evidence()
     last = max(badges, key=lambda o: o.occurred_at)

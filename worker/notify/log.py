@@ -80,6 +80,13 @@ class NotificationLog:
     def mark_queued(self, notice_id: str) -> None:
         self.client.set(self.keys("notify", "queued", notice_id), "1", ex=DEDUPE_TTL_S)
 
+    def flag_seen(self, key: str) -> bool:
+        """This review flag was notified already."""
+        return bool(self.client.exists(self.keys("notify", "flag", key)))
+
+    def mark_flag(self, key: str) -> None:
+        self.client.set(self.keys("notify", "flag", key), "1", ex=DEDUPE_TTL_S)
+
     def is_done(self, notice_id: str) -> bool:
         """Sent, or failed for good: either way never sent again."""
         return bool(self.client.exists(self.keys("notify", "done", notice_id)))

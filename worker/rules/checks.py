@@ -385,9 +385,10 @@ def check_rules(
 
 
 def check_notify(report: Report, f: File, notify: Rec, declared: set[str]) -> None:
-    """``notify:`` at the top of rules.yaml: the groups its defaults name are declared."""
+    """``notify:`` at the top of rules.yaml: the groups its recipients name are declared."""
     for result, recipients in (notify.get("defaults") or {}).items():
         check_recipients(report, f, ("notify", "defaults", str(result)), recipients, declared)
+    check_recipients(report, f, ("notify", "flags"), notify.get("flags") or (), declared)
 
 
 def check_recipients(

@@ -596,6 +596,8 @@ class NotifyPolicy(_Strict):
     """Recipients per outcome class, for every outcome of that class (with or without a rule).
     The built-in default sends ``rejected`` and ``failed`` to ``channel:operators`` when that
     channel is configured."""
+    flags: list[Recipient] = ["person", "manager"]
+    """Who hears about a review flag an outcome raises (the console's flags), once per flag."""
     quiet_hours: tuple[LocalTime, LocalTime] | None = None
     """``[from, to)`` in each recipient's zone: notifications wait for ``to``, then go as one
     digest."""
