@@ -27,3 +27,24 @@ def test_webhook_secrets_support_rotation(monkeypatch: pytest.MonkeyPatch) -> No
     secrets = load_settings().webhook_secrets("door")
     assert [s.get_secret_value() for s in secrets] == ["old-secret", "new-secret"]
     assert "old-secret" not in repr(secrets)
+
+
+def test_webhook_secrets_come_from_dotenv_and_the_environment_wins(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AUTOCLOCK_WEBHOOK_SECRET_* in .env are read like every other setting."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AUTOCLOCK_WEBHOOK_SECRET_KISI_HQ", raising=False)
+    monkeypatch.delenv("AUTOCLOCK_WEBHOOK_SECRET_DOOR", raising=False)
+    (tmp_path / ".env").write_text(
+        "AUTOCLOCK_WEBHOOK_SECRET_KISI_HQ=from-dotenv-secret-1\n"
+        "AUTOCLOCK_WEBHOOK_SECRET_DOOR=dotenv-door-secret-2\n"
+    )
+    monkeypatch.setenv("AUTOCLOCK_WEBHOOK_SECRET_DOOR", "environment-door-secret")
+    settings = load_settings()
+    assert [s.get_secret_value() for s in settings.webhook_secrets("kisi-hq")] == [
+        "from-dotenv-secret-1"
+    ]
+    assert [s.get_secret_value() for s in settings.webhook_secrets("door")] == [
+        "environment-door-secret"
+    ]
