@@ -77,3 +77,18 @@ def test_worker_refuses_a_named_channel_that_is_not_set(redis_url, namespace, tm
     )
     assert result.returncode == 3, result.stderr
     assert "AUTOCLOCK_NOTIFY_CHANNEL_PAGER: not set" in result.stderr
+
+
+def test_the_notifier_reports_its_liveness(settings, redis_client, tmp_path):
+    from worker.notify.runtime import build_notifier
+    from worker.rules.load import load_ruleset
+
+    rules = write_team(tmp_path / "team", [])
+    notifier = build_notifier(settings, redis_client, load_ruleset(rules))
+    assert notifier.problems() == ["the notification consumer is not running"]
+    notifier.start(1)
+    try:
+        assert notifier.problems() == []
+    finally:
+        notifier.stop()
+    assert notifier.problems() == ["the notification consumer is not running"]

@@ -8,6 +8,8 @@ from collections.abc import Callable
 import click
 import redis
 
+from worker.admin import Health
+from worker.admin.app import Check
 from worker.cli._common import echo_table, redis_or_exit
 from worker.errors import ConfigError
 from worker.notify.log import NotificationLog
@@ -16,7 +18,7 @@ from worker.rules.ruleset import Ruleset
 from worker.settings import Settings
 from worker.store import Keys
 
-__all__ = ["echo_notifications", "notifier_or_exit"]
+__all__ = ["echo_notifications", "notifier_health", "notifier_or_exit"]
 
 
 def notifier_or_exit(
@@ -69,3 +71,8 @@ def echo_notifications(
         ],
         ["at", "result", "channel", "to", "person", "attempts", "reason"],
     )
+
+
+def notifier_health(notifier: Notifier) -> Check:
+    """Liveness: the notification consumer and worker threads run."""
+    return lambda: Health(notifier.problems())

@@ -29,7 +29,7 @@ from worker.cli._common import (
     webwork_or_exit,
 )
 from worker.cli._live import live_rules
-from worker.cli._notify import echo_notifications, notifier_or_exit
+from worker.cli._notify import echo_notifications, notifier_health, notifier_or_exit
 from worker.cli.calendar_report import echo_feed_problems
 from worker.errors import QueueUnavailable
 from worker.logs import get_logger
@@ -70,7 +70,7 @@ def worker_command(threads: int | None) -> None:
         settings,
         handle.client,
         roles=["worker"],
-        liveness=[worker_health(pipeline)],
+        liveness=[worker_health(pipeline), notifier_health(notifier)],
         readiness=[redis_health(handle.client), webwork_health(check)],
         listener=admin_listener,
     )

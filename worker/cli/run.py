@@ -28,7 +28,7 @@ from worker.cli._common import (
     webwork_or_exit,
 )
 from worker.cli._live import live_rules
-from worker.cli._notify import notifier_or_exit
+from worker.cli._notify import notifier_health, notifier_or_exit
 from worker.logs import get_logger
 from worker.scheduler.loop import Scheduler
 from worker.webhooks.app import create_app
@@ -107,6 +107,7 @@ def run_command(threads: int | None, host: str | None, port: int | None) -> None
             worker_health(pipeline),
             scheduler_health(scheduler, settings.scheduler_tick_s),
             webhooks_alive,
+            notifier_health(notifier),
         ],
         readiness=[app.state.readiness, webwork_health(check)],
         listener=admin_listener,

@@ -125,7 +125,13 @@ class OutcomeConsumer:
         except (KeyError, ValueError, ValidationError):
             log.warning("notify consumer: unreadable outcome entry", entry=entry_id.decode())
         else:
-            self.handle(outcome)
+            try:
+                self.handle(outcome)
+            except (redis.RedisError, OSError):
+                raise  # not acknowledged: handled again once Redis answers
+            except Exception:
+                # a notification must never stop the others: say so loudly, move on
+                log.exception("notify consumer: an outcome could not be handled")
         self.client.xack(self.outcomes.stream, GROUP, entry_id)
 
     def notices_for(self, outcome: Outcome) -> list[Notice]:
@@ -169,7 +175,13 @@ class OutcomeConsumer:
         self, outcome: Outcome, subject: Person | None, target: Target, evidence: Evidence
     ) -> Notice:
         to_person = subject is not None and target.address == subject.email
-        text = render(outcome, subject, to_person=to_person, evidence=evidence)
+        text = render(
+            outcome,
+            subject,
+            to_person=to_person,
+            evidence=evidence,
+            templates=self.ruleset.notify.templates,
+        )
         about = f"outcome:{outcome.delivery_id}"
         return Notice(
             id=notice_id(about, target.channel, target.address),

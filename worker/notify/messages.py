@@ -13,13 +13,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from jinja2 import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
+from worker.logs import get_logger
 from worker.models import Outcome, Result, Verb
 from worker.notify.evidence import Evidence
 from worker.rules.directory import Person
 
 __all__ = ["TEMPLATES", "Text", "render"]
+
+log = get_logger(__name__)
 
 _ENV = SandboxedEnvironment(autoescape=False, trim_blocks=True, keep_trailing_newline=False)
 
@@ -66,6 +70,7 @@ def render(
     *,
     to_person: bool,
     evidence: Evidence,
+    templates: Mapping[Result, str] | None = None,
 ) -> Text:
     """The title and body telling about ``outcome`` (to the person when ``to_person``)."""
     zone = person.zone if person is not None else ZoneInfo("UTC")
@@ -93,8 +98,12 @@ def render(
         "last_badge": local(evidence.last_badge) if evidence.last_badge else "",
         "last_badge_out": local(evidence.last_badge_out) if evidence.last_badge_out else "",
     }
-    body = TEMPLATES.get(outcome.result, TEMPLATES[None])
-    return Text(
-        title=_ENV.from_string(_TITLE).render(context),
-        body=_ENV.from_string(body).render(context),
-    )
+    title = _ENV.from_string(_TITLE).render(context)
+    builtin = TEMPLATES.get(outcome.result, TEMPLATES[None])
+    custom = (templates or {}).get(outcome.result)
+    if custom:
+        try:
+            return Text(title, _ENV.from_string(custom).render(context))
+        except TemplateError as exc:  # checked at load; a runtime failure falls back
+            log.warning("notification template failed; the built-in one is used", error=str(exc))
+    return Text(title, _ENV.from_string(builtin).render(context))

@@ -144,6 +144,34 @@ def _check_recipient(value: str) -> str:
 
 Recipient = Annotated[str, AfterValidator(_check_recipient)]
 
+#: The variables a notification template may use (``worker.notify.messages`` provides them).
+NOTIFY_VARIABLES = (
+    "person", "name", "to_person", "Whose", "your", "result", "rule", "reason", "source",
+    "action", "at", "date", "zone", "last_badge", "last_badge_out",
+)  # fmt: skip
+
+
+def _check_notify_template(value: str) -> str:
+    """A Jinja2 template that parses and names only :data:`NOTIFY_VARIABLES`."""
+    from jinja2 import TemplateSyntaxError, meta
+    from jinja2.sandbox import SandboxedEnvironment
+
+    try:
+        parsed = SandboxedEnvironment().parse(value)
+    except TemplateSyntaxError as exc:
+        raise ValueError(f"not a template: {exc.message} (template line {exc.lineno})") from None
+    for name in sorted(meta.find_undeclared_variables(parsed)):
+        if name not in NOTIFY_VARIABLES:
+            close = difflib.get_close_matches(name, NOTIFY_VARIABLES, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(
+                f"unknown template variable {name!r}{hint}; known: {', '.join(NOTIFY_VARIABLES)}"
+            )
+    return value
+
+
+NotifyTemplate = Annotated[str, AfterValidator(_check_notify_template)]
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -596,6 +624,8 @@ class NotifyPolicy(_Strict):
     """Recipients per outcome class, for every outcome of that class (with or without a rule).
     The built-in default sends ``rejected`` and ``failed`` to ``channel:operators`` when that
     channel is configured."""
+    templates: dict[Result, NotifyTemplate] = {}
+    """Message bodies per result, replacing the built-in ones (Jinja2, see docs)."""
     flags: list[Recipient] = ["person", "manager"]
     """Who hears about a review flag an outcome raises (the console's flags), once per flag."""
     quiet_hours: tuple[LocalTime, LocalTime] | None = None
