@@ -20,7 +20,6 @@ from typing import Any
 
 import dramatiq
 import redis
-import structlog
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage
 
@@ -51,6 +50,7 @@ from worker.pipeline.broker import ACTIONS_QUEUE, APPLY_ACTION, EVALUATE_TRIGGER
 from worker.pipeline.context import CONFIRM_WAIT_MS, Context
 from worker.pipeline.ledger import Refusal
 from worker.pipeline.limiter import SHORT_WAIT_MS
+from worker.pipeline.middleware import LogContext
 from worker.rules.evaluate import Decision, evaluate
 from worker.rules.ruleset import Ruleset
 
@@ -58,7 +58,6 @@ __all__ = [
     "ACTOR_OPTIONS",
     "GUARDS",
     "ON_ERROR",
-    "REDIS_OUTAGE",
     "Actors",
     "backoff_ms",
     "declare_actors",
@@ -88,8 +87,6 @@ REDIS_RETRY_MS = 1_000
 DECISION_TTL_S = ACTOR_OPTIONS["max_age"] // 1000
 #: How long an actor thread waits for a lost Redis before asking for its retry (s).
 REDIS_WAIT_S = 60  # well within the actors' 120 s time limit
-#: Set once an actor in this process lost Redis mid-message (see Pipeline.healthy).
-REDIS_OUTAGE = threading.Event()
 
 #: Waiting for a person's interrupted action to be resolved: retry after this long (ms).
 PENDING_RETRY_MS = 1_000
@@ -101,6 +98,8 @@ DEADLINE_MARGIN_MS = 100
 class Actors:
     evaluate_trigger: dramatiq.Actor[[dict[str, Any]], None]
     apply_action: dramatiq.Actor[[dict[str, Any]], None]
+    redis_lost: threading.Event
+    """Set once an actor lost Redis mid-message (see ``Pipeline.healthy``)."""
 
 
 def _delivery_id() -> str:
@@ -134,34 +133,17 @@ def declare_actors(broker: RedisBroker, ctx: Context) -> Actors:
     """Declare ``evaluate_trigger`` and ``apply_action`` on ``broker``, bound to ``ctx``."""
 
     skew = timedelta(seconds=ctx.settings.clock_skew_s)
+    redis_lost = threading.Event()
+    broker.add_middleware(LogContext())  # actor, message, trigger, person on every log line
 
     def evaluate_trigger(payload: dict[str, Any]) -> None:
         trigger = clamp_future(Trigger.model_validate(payload), now=ctx.clock(), allowance=skew)
-        delivery = _delivery_id()
-        with (
-            structlog.contextvars.bound_contextvars(
-                actor=EVALUATE_TRIGGER,
-                message_id=delivery,
-                trigger_id=trigger.id,
-                retries=_retries(),
-            ),
-            _redis_outage_is_a_retry(ctx.db),
-        ):
-            _evaluate(ctx, broker, trigger, delivery)
+        with _redis_outage_is_a_retry(ctx.db, redis_lost):
+            _evaluate(ctx, broker, trigger, _delivery_id())
 
     def apply_action(payload: dict[str, Any]) -> None:
         action = Action.model_validate(payload)
-        with (
-            structlog.contextvars.bound_contextvars(
-                actor=APPLY_ACTION,
-                message_id=_delivery_id(),
-                trigger_id=action.trigger.id,
-                person=action.person,
-                verb=action.verb.value,
-                retries=_retries(),
-            ),
-            _redis_outage_is_a_retry(ctx.db),
-        ):
+        with _redis_outage_is_a_retry(ctx.db, redis_lost):
             _Apply(ctx, action).run()
 
     return Actors(
@@ -181,11 +163,12 @@ def declare_actors(broker: RedisBroker, ctx: Context) -> Actors:
             priority=0,
             options=dict(ACTOR_OPTIONS),
         ),
+        redis_lost=redis_lost,
     )
 
 
 @contextmanager
-def _redis_outage_is_a_retry(client: redis.Redis) -> Iterator[None]:
+def _redis_outage_is_a_retry(client: redis.Redis, lost: threading.Event) -> Iterator[None]:
     """Redis unreachable mid-message: wait for it, then retry the message.
 
     Dramatiq re-enqueues a retried message through Redis and acknowledges the delivery even
@@ -197,7 +180,7 @@ def _redis_outage_is_a_retry(client: redis.Redis) -> Iterator[None]:
         yield
     except redis.RedisError as exc:
         if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
-            REDIS_OUTAGE.set()
+            lost.set()
         log.warning("redis unavailable; waiting for it", error=type(exc).__name__)
         deadline = time.monotonic() + REDIS_WAIT_S
         while time.monotonic() < deadline:

@@ -14,7 +14,7 @@ import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
-from worker.pipeline.actors import REDIS_OUTAGE, Actors, declare_actors
+from worker.pipeline.actors import Actors, declare_actors
 from worker.pipeline.broker import TriggerQueue, forget_stopped_worker, make_broker
 from worker.pipeline.context import Context
 from worker.rules.ruleset import Ruleset
@@ -62,9 +62,9 @@ class Pipeline:
         try:
             self.context.db.ping()
         except (redis.RedisError, OSError):
-            REDIS_OUTAGE.set()
+            self.actors.redis_lost.set()
             return True  # nothing to gain from exiting while Redis is away
-        return not REDIS_OUTAGE.is_set()
+        return not self.actors.redis_lost.is_set()
 
     def problems(self) -> list[str]:
         """Why this worker is not alive (empty: alive), for the admin listener's ``/healthz``:
@@ -82,7 +82,7 @@ class Pipeline:
         except (redis.RedisError, OSError) as exc:
             problems.append(f"redis unreachable ({type(exc).__name__})")
         else:
-            if REDIS_OUTAGE.is_set():
+            if self.actors.redis_lost.is_set():
                 problems.append("redis came back after an outage; this worker restarts")
         return problems
 
