@@ -16,9 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import redis
+
 from tests.pipeline.helpers import synthetic_email
 from worker.models import Outcome, Trigger, TriggerKind
 from worker.sandbox import CallRecord
+from worker.store import redis_server_binary
 
 AUTOCLOCK = str(Path(sys.executable).with_name("autoclock"))
 
@@ -149,3 +152,42 @@ def wait_until(predicate: object, timeout_s: float, interval_s: float = 0.2) -> 
             return True
         time.sleep(interval_s)
     return bool(predicate())
+
+
+def durable_redis_server(directory: Path, port: int) -> subprocess.Popen[bytes]:
+    """A durable redis-server (AOF, fsync on every write) on ``port`` with its files in
+    ``directory``; returns once it answers."""
+    server = subprocess.Popen(
+        [
+            redis_server_binary(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(directory),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--save",
+            "",
+            "--maxmemory-policy",
+            "noeviction",
+        ],
+        stdout=(directory / "redis.log").open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    client = redis.Redis(port=port, socket_connect_timeout=0.5)
+    try:
+        assert wait_until(lambda: _pings(client), 15, 0.1), "redis-server did not start"
+    finally:
+        client.close()
+    return server
+
+
+def _pings(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except (redis.RedisError, OSError):
+        return False

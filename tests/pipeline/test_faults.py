@@ -23,6 +23,7 @@ from tests.pipeline.processes import (
     AUTOCLOCK,
     alternating,
     badge,
+    durable_redis_server,
     effects_by_user,
     per_trigger,
     start_worker,
@@ -37,7 +38,7 @@ from worker.pipeline.dlq import DeadLetters
 from worker.pipeline.outcomes import OutcomeLog
 from worker.sandbox import SandboxControl, serve_in_thread
 from worker.sandbox.seed import Seed
-from worker.store import Keys, redis_server_binary
+from worker.store import Keys
 
 #: Results that end a trigger without an error.
 CLEAN = {
@@ -298,45 +299,6 @@ def test_api_down_past_the_deadline_expires_or_dead_letters_and_replay_applies(
     assert DeadLetters(redis_client, keys).list() == []
 
 
-def _redis_server(directory: Path, port: int) -> subprocess.Popen[bytes]:
-    """A durable redis-server (AOF, fsync on every write) on ``port`` with its files in
-    ``directory``; returns once it answers."""
-    server = subprocess.Popen(
-        [
-            redis_server_binary(),
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--dir",
-            str(directory),
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "always",
-            "--save",
-            "",
-            "--maxmemory-policy",
-            "noeviction",
-        ],
-        stdout=(directory / "redis.log").open("ab"),
-        stderr=subprocess.STDOUT,
-    )
-    client = redis.Redis(port=port, socket_connect_timeout=0.5)
-    try:
-        assert wait_until(lambda: _pings(client), 15, 0.1), "redis-server did not start"
-    finally:
-        client.close()
-    return server
-
-
-def _pings(client: redis.Redis) -> bool:
-    try:
-        return bool(client.ping())
-    except (redis.RedisError, OSError):
-        return False
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(330)
 def test_redis_restarted_mid_run_loses_no_enqueued_trigger(
@@ -350,7 +312,7 @@ def test_redis_restarted_mid_run_loses_no_enqueued_trigger(
     directory.mkdir()
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
-    server = _redis_server(directory, port)
+    server = durable_redis_server(directory, port)
     env = _env(sandbox, url, namespace, tmp_path, rules)
     client = redis.Redis.from_url(url, socket_timeout=5)
     keys = Keys(namespace)
@@ -374,7 +336,7 @@ def test_redis_restarted_mid_run_loses_no_enqueued_trigger(
                 refused += 1  # what a webhook answers with 503: the sender retries
         assert refused == len(during)
         time.sleep(3)
-        server = _redis_server(directory, port)
+        server = durable_redis_server(directory, port)
         # A worker that lost Redis waits for it, then exits with 4 (Dramatiq would keep the
         # messages it had fetched unacknowledged for as long as it lives); a supervisor starts
         # a new one, and the old worker's messages come back after the heartbeat timeout.

@@ -171,10 +171,10 @@ def declare_actors(broker: RedisBroker, ctx: Context) -> Actors:
 def _redis_outage_is_a_retry(client: redis.Redis, lost: threading.Event) -> Iterator[None]:
     """Redis unreachable mid-message: wait for it, then retry the message.
 
-    Dramatiq re-enqueues a retried message through Redis and acknowledges the delivery even
-    when that enqueue failed, which would lose the message. So the thread waits (bounded by
-    ``REDIS_WAIT_S``) until Redis answers before asking for the retry; the process then
-    restarts itself (see ``Pipeline.healthy``).
+    The thread waits (bounded by ``REDIS_WAIT_S``) until Redis answers before asking for the
+    retry, so the retry is stored at once (``DurableRetries`` stores it in any case before
+    the delivery is acknowledged); the process then restarts itself (see
+    ``Pipeline.healthy``).
     """
     try:
         yield

@@ -16,11 +16,12 @@ from datetime import datetime
 import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
-from dramatiq.middleware import CurrentMessage
+from dramatiq.middleware import CurrentMessage, Retries, default_middleware
 
 from worker.errors import QueueUnavailable
 from worker.metrics.cluster import QueueStats
 from worker.models import Trigger
+from worker.pipeline.retries import DurableRetries
 from worker.store import Keys
 
 __all__ = [
@@ -53,9 +54,12 @@ def make_broker(client: redis.Redis, keys: Keys) -> RedisBroker:
     """A Redis broker on ``client`` under the namespace's Dramatiq prefix.
 
     Middleware: Dramatiq's defaults (AgeLimit, TimeLimit, ShutdownNotifications, Callbacks,
-    Pipelines, Retries) plus CurrentMessage, which the actors use for the message id.
+    Pipelines, and Retries as :class:`DurableRetries`: a retried message is acknowledged only
+    once its retry is stored, also through a Redis outage) plus CurrentMessage, which the
+    actors use for the message id.
     """
     broker = RedisBroker(  # type: ignore[no-untyped-call]
+        middleware=[DurableRetries() if m is Retries else m() for m in default_middleware],
         client=client,
         namespace=keys.dramatiq,
         heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
