@@ -48,8 +48,15 @@ def test_simulate_dst_day_lists_triggers_and_decisions(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    lines = [line for line in result.stdout.splitlines() if line.startswith("  ")]
+    lines = [
+        line
+        for line in result.stdout.splitlines()
+        if line.startswith("  ") and not line.startswith("  - ")  # triggers, not problems
+    ]
     assert len(lines) == 5, result.stdout
+    # the cancelled and the all-day event of the fixture are named, not dropped in silence
+    assert "event 'day@test' warning: not planned: cancelled" in result.stdout
+    assert "event 'teamday@test' warning: not planned: an all-day event" in result.stdout
     assert lines[0].split()[:5] == ["03:30", "CEST", "01:30Z", "shift_start", "calendar:ana"]
     assert "start (rule clock-in)" in lines[0]
     assert lines[2].split()[:4] == ["09:00", "CEST", "07:00Z", "shift_start"]

@@ -173,6 +173,18 @@ def _trigger(
     )
 
 
+def _report_not_planned(plan: CalendarPlan, source: CalendarSource, occ: Occurrence) -> None:
+    """A cancelled or all-day event is not planned by design; still, no event goes unnamed:
+    one warning line per feed and UID (warnings do not make ``simulate`` fail)."""
+    if occ.cancelled:
+        kind, reason = "cancelled", "not planned: cancelled (STATUS:CANCELLED)"
+    else:
+        kind, reason = "all_day", "not planned: an all-day event (include_all_day is off)"
+    problem = EventProblem(occ.uid, reason, kind, skipped=False)
+    if problem.line(source.name) not in plan.problems:
+        plan.report(source.name, problem)
+
+
 def calendar_fires(
     source: CalendarSource,
     calendar: icalendar.Calendar,
@@ -197,6 +209,7 @@ def calendar_fires(
     fires: list[Fire] = []
     for occ in expansion.occurrences:
         if occ.cancelled or (occ.all_day and not source.include_all_day):
+            _report_not_planned(plan, source, occ)
             continue
         persons = people_for(source, occ, directory)
         if not persons:
