@@ -161,10 +161,16 @@ def test_restart_across_fire_times_enqueues_late_within_grace_and_records_missed
     first = _start(
         env, tmp_path / "first.log", datetime(2026, 3, 30, 6, 50, tzinfo=UTC), 60.0, time.time()
     )
-    time.sleep(3.0)
+    # Stop it once it has ticked (its clock runs 60x from 06:50Z, so it must stop well before
+    # 07:00Z): wait for its cursor rather than a fixed time, which a slow start overran.
+    cursor_key = Keys(namespace)("scheduler", "cursor")
+    started = time.monotonic()
+    while redis_client.get(cursor_key) is None and time.monotonic() - started < 8:
+        time.sleep(0.05)
+    time.sleep(0.5)
     assert _stop(first) == 0
     assert queued_triggers(redis_client, namespace) == []
-    cursor = float(redis_client.get(Keys(namespace)("scheduler", "cursor")) or 0)
+    cursor = float(redis_client.get(cursor_key) or 0)
     assert datetime(2026, 3, 30, 6, 50, tzinfo=UTC).timestamp() < cursor
     assert cursor < datetime(2026, 3, 30, 7, 0, tzinfo=UTC).timestamp()
     second = _start(
