@@ -109,9 +109,16 @@ def test_actions_waiting_on_a_6_rpm_limit_show_in_queue_depth_and_age(
         assert wait_until(waiting, 60, 0.5), seen[-1:]
         # What the old metric read — the queue lists alone — misses them: Dramatiq moves a
         # delayed message into the worker's memory (and its acks set) until it is due.
+        # (the lists and a scrape are read a moment apart, while the worker moves messages
+        # between them: look for a moment where both are read within the same 10 s)
         base = f"{Keys(namespace).dramatiq}:actions"
-        in_lists = redis_client.llen(base) + redis_client.llen(f"{base}.DQ")
-        assert in_lists < value(seen[-1], "autoclock_queue_messages", queue="actions")
+
+        def lists_miss_some() -> bool:
+            in_lists = redis_client.llen(base) + redis_client.llen(f"{base}.DQ")
+            seen.append(scrape(admin))
+            return in_lists < value(seen[-1], "autoclock_queue_messages", queue="actions")
+
+        assert wait_until(lists_miss_some, 10, 0.2), seen[-1:]
         first = value(seen[-1], "autoclock_queue_oldest_message_age_seconds", queue="actions")
         assert 0 < first <= time.time() - enqueued_at + 1
         time.sleep(6)
