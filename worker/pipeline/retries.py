@@ -4,9 +4,10 @@ copy is stored.
 Dramatiq's ``Retries`` middleware re-enqueues a retried message (``dramatiq.Retry``: waiting
 for a person's lock, for API budget, after a transient error ...) and the worker then
 acknowledges the delivery. When that enqueue fails — Redis went away between the actor
-raising ``Retry`` and the middleware's enqueue, for longer than redis-py's own few seconds of
-retries — Dramatiq logs the failure and acknowledges the delivery anyway (it waits for Redis
-to do that): the message is gone, its trigger claimed and never ended.
+raising ``Retry`` and the middleware's enqueue (the worker's client does not retry a refused
+connection: the enqueue fails at once) — Dramatiq logs the failure and acknowledges the
+delivery anyway (it waits for Redis to do that): the message is gone, its trigger claimed and
+never ended.
 
 :class:`DurableRetries` is Dramatiq's middleware with that one step changed: the retry is
 enqueued again and again until Redis has stored it, and only then does the worker go on to
