@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +26,7 @@ from worker.logs import get_logger
 from worker.models import Outcome, utcnow
 from worker.notify.digests import DigestStore
 from worker.notify.evidence import Evidence, day_outcomes, evidence_from
-from worker.notify.flags import flag_key, outcome_flags
+from worker.notify.flags import flag_key, outcome_flags, still_tracking
 from worker.notify.log import NotificationLog
 from worker.notify.messages import render
 from worker.notify.model import Notice, NoticeRecord, NoticeResult, notice_id
@@ -43,6 +44,9 @@ log = get_logger(__name__)
 
 GROUP = "notify"
 RECLAIM_IDLE_MS = 60_000
+#: How often the flags only time raises are looked for, and how many people per read.
+SWEEP_S = 300.0
+SWEEP_BATCH = 1000
 BATCH = 100
 
 
@@ -84,6 +88,7 @@ class OutcomeConsumer:
 
     def run(self, stop: threading.Event, *, block_ms: int = 1000) -> None:
         """Consume until ``stop`` is set; a Redis error waits and tries again."""
+        next_sweep = 0.0
         while not stop.is_set():
             try:
                 self.ensure_group()
@@ -92,6 +97,9 @@ class OutcomeConsumer:
                     self.poll(block_ms=block_ms)
                     self.reclaim()
                     self.release_digests()
+                    if time.monotonic() >= next_sweep:
+                        self.sweep()
+                        next_sweep = time.monotonic() + SWEEP_S
             except (redis.RedisError, OSError) as exc:
                 log.warning("notify consumer: redis unavailable", error=type(exc).__name__)
                 stop.wait(1.0)
@@ -199,32 +207,62 @@ class OutcomeConsumer:
     def handle(self, outcome: Outcome) -> int:
         """Enqueue (or hold for a digest) the notices of ``outcome`` not handled before;
         returns how many."""
-        handled = 0
-        window = self.ruleset.notify.quiet_hours
-        now = self.clock()
         plan = self.plan(outcome)
-        for notice in plan.notices:
-            if self.notices.was_queued(notice.id):
-                continue
-            zone = ZoneInfo(notice.zone)
-            release = quiet_until(now, zone, window) if notice.address else None
-            if release is None:
-                self.enqueue(notice)
-            else:
-                self.digests.hold(notice, release)
-                self.notices.record(
-                    NoticeRecord.of(
-                        notice,
-                        NoticeResult.HELD,
-                        f"quiet hours: in the digest at {release.astimezone(zone):%H:%M}",
-                        0,
-                    )
-                )
-            self.notices.mark_queued(notice.id)
-            handled += 1
+        now = self.clock()
+        handled = sum(self._dispatch(notice, now) for notice in plan.notices)
         for key in plan.flag_keys:
             self.notices.mark_flag(key)
         return handled
+
+    def _dispatch(self, notice: Notice, now: datetime) -> bool:
+        """Enqueue ``notice``, or hold it for the recipient's digest in quiet hours; False
+        when it was handled before."""
+        if self.notices.was_queued(notice.id):
+            return False
+        zone = ZoneInfo(notice.zone)
+        window = self.ruleset.notify.quiet_hours
+        release = quiet_until(now, zone, window) if notice.address else None
+        if release is None:
+            self.enqueue(notice)
+        else:
+            self.digests.hold(notice, release)
+            self.notices.record(
+                NoticeRecord.of(
+                    notice,
+                    NoticeResult.HELD,
+                    f"quiet hours: in the digest at {release.astimezone(zone):%H:%M}",
+                    0,
+                )
+            )
+        self.notices.mark_queued(notice.id)
+        return True
+
+    def sweep(self) -> int:
+        """Notify the flags only time raises (``still-tracking``: a day over with the
+        tracker still running as far as autoclock knows), once each; returns how many."""
+        ruleset = self.ruleset
+        directory = ruleset.directory
+        configured = {
+            c for c in channels_named(ruleset) if self.settings.notify_channel(c) is not None
+        }
+        now = self.clock()
+        found = 0
+        people = [
+            p for p in directory.people if targets(ruleset.notify.flags, p, directory, configured)
+        ]
+        for i in range(0, len(people), SWEEP_BATCH):
+            chunk = people[i : i + SWEEP_BATCH]
+            last = self.outcomes.last_for([p.email for p in chunk])
+            for person in chunk:
+                outcome = last.get(person.email)
+                flag = still_tracking(person, outcome, now) if outcome else None
+                if flag is None or self.notices.flag_seen(flag_key(person, flag)):
+                    continue
+                for target in targets(ruleset.notify.flags, person, directory, configured):
+                    self._dispatch(_flag_notice(person, target, flag), now)
+                self.notices.mark_flag(flag_key(person, flag))
+                found += 1
+        return found
 
     def release_digests(self) -> int:
         """Enqueue one digest for every quiet period that has ended; returns how many."""
@@ -269,6 +307,23 @@ def _merge_flags(
             title=f"autoclock: {name} — needs review",
             body=f"{name}'s day needs review.\n{text}",
         )
+
+
+def _flag_notice(person: Person, target: Target, flag: Flag) -> Notice:
+    about = f"flag:{flag_key(person, flag)}"
+    name = person.name or person.email
+    whose = "Your" if target.address == person.email else f"{name}'s"
+    return Notice(
+        id=notice_id(about, target.channel, target.address),
+        about=about,
+        channel=target.channel,
+        address=target.address,
+        recipient=target.recipient,
+        person=person.email,
+        zone=_zone(target.person or person),
+        title=f"autoclock: {name} — needs review",
+        body=f"{whose} day needs review.\nNeeds review: {flag.message}.",
+    )
 
 
 def _zone(person: Person | None) -> str:
