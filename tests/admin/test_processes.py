@@ -136,17 +136,20 @@ def test_actions_waiting_on_a_6_rpm_limit_show_in_queue_depth_and_age(
 # ---------------------------------------------------------------- a worker that lost its threads
 
 #: ``autoclock worker``, plus a fault: when the flag file appears, Dramatiq's worker and
-#: consumer threads are told to stop (as if they had died); nothing else is touched.
+#: consumer threads (the pipeline's) are told to stop (as if they had died); nothing else is
+#: touched.
 _STOPPABLE_WORKER = """
 import gc, os, sys, threading, time
-import dramatiq
 from worker.cli import main
+from worker.pipeline.runtime import Pipeline
 
 def stop_dramatiq_threads_on_flag():
     flag = os.environ["TEST_STOP_THREADS_FLAG"]
     while not os.path.exists(flag):
         time.sleep(0.02)
-    for w in [o for o in gc.get_objects() if isinstance(o, dramatiq.Worker)]:
+    # the pipeline's Dramatiq worker (the notifications have a Dramatiq worker of their own)
+    for pipeline in [o for o in gc.get_objects() if isinstance(o, Pipeline)]:
+        w = pipeline.worker
         for thread in [*w.workers, *w.consumers.values()]:
             thread.stop()
 
@@ -198,7 +201,7 @@ def test_a_worker_whose_dramatiq_threads_stopped_fails_healthz_then_exits(
         assert answers, log.read_text()[-3000:]
         status, body = answers[-1]
         assert status == 503, answers[-3:]
-        assert any("Dramatiq threads stopped" in str(r) for r in body["reasons"])  # type: ignore[union-attr]
+        assert any("Dramatiq threads stopped" in str(r) for r in body["reasons"]), body  # type: ignore[union-attr]
         proc.wait(60)
         assert proc.returncode == 4, log.read_text()[-3000:]
     finally:
