@@ -371,7 +371,7 @@ class _Apply:
         if user_id is None:
             self.fail(Result.REJECTED, f"no WebWork member has the email {action.person}")
             return
-        workspace = ctx.workspace_id()
+        workspace = ctx.identity.workspace_id()
         refusal = ctx.ledger.refused(action.key)
         if refusal is not None:
             self.confirm(refusal, workspace, user_id)
@@ -398,7 +398,7 @@ class _Apply:
             return action.user_id
         person = ctx.ruleset.directory.by_email(action.person)
         if person is not None:
-            return ctx.user_id(person)
+            return ctx.identity.user_id(person)
         return ctx.state.user_id(action.person)
 
     @contextmanager

@@ -6,32 +6,28 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 import redis
 from dramatiq.middleware import CurrentMessage
 
-from worker.errors import Backpressure, ConfigError, RateLimited, Transient, WebWorkError
-from worker.logs import get_logger
+from worker.errors import ConfigError
 from worker.metrics.process import process_metrics
 from worker.models import utcnow
 from worker.pipeline.dlq import DeadLetters
+from worker.pipeline.facts import ApiFacts
+from worker.pipeline.identity import Identity
 from worker.pipeline.ledger import Ledger, PersonLock
 from worker.pipeline.limiter import SHORT_WAIT_MS, RateLimiter
 from worker.pipeline.outcomes import OutcomeLog
 from worker.pipeline.pauses import PauseStore
 from worker.pipeline.state import TrackerState
-from worker.rules.directory import Person
-from worker.rules.facts import HolidayFacts
 from worker.rules.ruleset import Ruleset
 from worker.settings import Settings
 from worker.store import Keys
 from worker.webwork.client import WebWorkClient
-from worker.webwork.models import Leave
 
-__all__ = ["CONFIRM_WAIT_MS", "ApiFacts", "Budget", "Context"]
-
-log = get_logger(__name__)
+__all__ = ["CONFIRM_WAIT_MS", "Budget", "Context"]
 
 #: Most API calls one action makes while holding its person's lock: workspaces, members,
 #: current-data, the start/stop itself and the current-data confirm of a conflict.
@@ -82,7 +78,12 @@ class Budget:
 
 @dataclass
 class Context:
-    """Settings, Redis, rules and the WebWork client, shared by every actor thread."""
+    """Settings, Redis, rules, the WebWork client and the stores, shared by every actor thread.
+
+    Who a person is in WebWork (:class:`~worker.pipeline.identity.Identity`) and the facts
+    rules ask for (:class:`~worker.pipeline.facts.ApiFacts`) live in modules of their own;
+    the context holds one of each, built from its stores.
+    """
 
     settings: Settings
     db: redis.Redis
@@ -98,12 +99,13 @@ class Context:
     budget: Budget
     clock: Callable[[], datetime] = utcnow
     """The pipeline's notion of now (the demo runs a scripted day on a shifted clock)."""
+    identity: Identity = field(init=False)
     facts: ApiFacts = field(init=False)
     pauses: PauseStore = field(init=False)
-    _workspace_id: int | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        self.facts = ApiFacts(self)
+        self.identity = Identity(self.settings, self.client, self.state)
+        self.facts = ApiFacts(self.db, self.keys, self.client, self.state, self.identity)
         self.pauses = PauseStore(self.db, self.keys)
 
     @classmethod
@@ -146,83 +148,3 @@ class Context:
             dead_letters=DeadLetters(client, keys),
             budget=budget,
         )
-
-    def workspace_id(self) -> int:
-        """``WEBWORK_WORKSPACE_ID``, or the token's only workspace (asked once)."""
-        if self._workspace_id is None:
-            if self.settings.webwork_workspace_id is not None:
-                self._workspace_id = self.settings.webwork_workspace_id
-            else:
-                spaces = self.client.workspaces()
-                if len(spaces) != 1:
-                    raise ConfigError(
-                        f"the token sees {len(spaces)} workspaces: set WEBWORK_WORKSPACE_ID"
-                    )
-                self._workspace_id = spaces[0].id
-        return self._workspace_id
-
-    def user_id(self, person: Person) -> int | None:
-        """The person's WebWork user id: from the directory, the cache, or GET /members once."""
-        if person.user_id is not None:
-            return person.user_id
-        cached = self.state.user_id(person.email)
-        if cached is not None:
-            return cached
-        member = self.client.find_member(workspace_id=self.workspace_id(), email=person.email)
-        if member is None:
-            return None
-        self.state.remember_user_id(person.email, member.id)
-        return member.id
-
-
-class ApiFacts:
-    """Facts for rule evaluation: holidays offline, leave from WebWork (cached per person per
-    day), tracking from the known state."""
-
-    #: How long a leave answer is cached.
-    LEAVE_CACHE = timedelta(hours=6)
-
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-        self.holidays = HolidayFacts()
-
-    def holiday(self, person: Person, day: date) -> str | None:
-        return self.holidays.holiday(person, day)
-
-    def tracking(self, person: Person) -> bool | None:
-        known = self.ctx.state.get(person.email)
-        return None if known is None else known.tracking
-
-    def on_leave(self, person: Person, day: date) -> bool | None:
-        key = self.ctx.keys("leave", person.email, day.isoformat())
-        cached = self.ctx.db.get(key)
-        if cached is not None:
-            return cached in (b"1", "1")
-        try:
-            user_id = self.ctx.user_id(person)
-            if user_id is None:
-                return None
-            leaves = self.ctx.client.leaves(
-                workspace_id=self.ctx.workspace_id(),
-                user_id=user_id,
-                status="approved",
-                date_from=day,
-                date_to=day,
-            )
-        except (Backpressure, RateLimited, Transient):
-            raise  # retried by the evaluation: an API blip must not read as "not on leave"
-        except WebWorkError as exc:
-            log.warning("leave lookup failed", person=person.email, error=str(exc))
-            return None
-        on_leave = any(_full_day(leave, day) for leave in leaves)
-        self.ctx.db.set(key, "1" if on_leave else "0", ex=int(self.LEAVE_CACHE.total_seconds()))
-        return on_leave
-
-
-def _full_day(leave: Leave, day: date) -> bool:
-    """An approved leave covering ``day`` that is not a half day (``leave_period`` 1 or 2)."""
-    start = leave.start_date
-    end = leave.end_date or start
-    if start is None or end is None or not (start <= day <= end):
-        return False
-    return leave.leave_period in (0, None)

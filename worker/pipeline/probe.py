@@ -81,10 +81,12 @@ class TrackerProbe:
         return answer
 
     def _ask(self, person: Person) -> Answer:
-        user_id = self.ctx.user_id(person)
+        user_id = self.ctx.identity.user_id(person)
         if user_id is None:
             return Answer(None, utcnow(), "not a member of the workspace (GET /members)")
-        current = self.ctx.client.current(workspace_id=self.ctx.workspace_id(), user_id=user_id)
+        current = self.ctx.client.current(
+            workspace_id=self.ctx.identity.workspace_id(), user_id=user_id
+        )
         if current is None:
             return Answer(False, utcnow(), "current-data: no tracker running")
         minutes = current.total_minutes
