@@ -11,6 +11,7 @@ from typing import Any
 import redis
 import yaml
 
+from bench import redis_count
 from bench.common import (
     Child,
     autoclock_exe,
@@ -39,6 +40,8 @@ class Fleet:
     control: SandboxControl
     workers: list[Child]
     sandbox: Child
+    env: dict[str, str]
+    port: int
 
     def outcome_count(self) -> int:
         return int(self.client.xlen(self.keys("outcomes")))
@@ -91,9 +94,11 @@ def fleet(
     threads: int,
     workdir: Path,
     logs: Path,
+    count_dir: Path | None = None,
 ) -> Iterator[Fleet]:
     """Sandbox (``Seed.synthetic(people)``, ``--rpm sandbox_rpm``) and ``processes`` workers
-    (``WEBWORK_RPM=webwork_rpm``) on a fresh namespace; everything stopped and deleted after."""
+    (``WEBWORK_RPM=webwork_rpm``) on a fresh namespace; everything stopped and deleted after.
+    ``count_dir``: run the workers under :mod:`bench.redis_count`, writing into that directory."""
     rules_dir = write_rules(workdir / f"rules-{name}", people, rules=rules)
     if sources is not None:
         (rules_dir / "sources.yaml").write_text(yaml.safe_dump(sources))
@@ -131,7 +136,12 @@ def fleet(
                 "AUTOCLOCK_LOG_FORMAT": "json",
                 "AUTOCLOCK_LOG_LEVEL": "info",
             }
-            workers = start_workers(processes, env, logs, f"worker-{name}")
+            argv = (
+                None
+                if count_dir is None
+                else redis_count.wrap_argv(count_dir, "worker.cli", "worker")
+            )
+            workers = start_workers(processes, env, logs, f"worker-{name}", argv=argv)
             keys = Keys(ns)
             try:
                 yield Fleet(
@@ -142,6 +152,8 @@ def fleet(
                     control=control,
                     workers=workers,
                     sandbox=sandbox,
+                    env=env,
+                    port=port,
                 )
             finally:
                 for worker in workers:

@@ -17,7 +17,7 @@ from typing import Any
 
 from bench.common import percentile
 
-__all__ = ["LoadResult", "RequestFactory", "run_load"]
+__all__ = ["LoadResult", "RequestFactory", "encode_request", "read_response", "run_load"]
 
 #: ``(sequence number) -> (path, headers, body)`` for the next request.
 RequestFactory = Callable[[int], tuple[str, dict[str, str], bytes]]
@@ -60,13 +60,13 @@ class LoadResult:
         }
 
 
-def _encode(host: str, path: str, headers: dict[str, str], body: bytes) -> bytes:
+def encode_request(host: str, path: str, headers: dict[str, str], body: bytes) -> bytes:
     lines = [f"POST {path} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}"]
     lines += [f"{k}: {v}" for k, v in headers.items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-async def _read_response(reader: asyncio.StreamReader) -> int:
+async def read_response(reader: asyncio.StreamReader) -> int:
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head[9:12])
     length = 0
@@ -94,12 +94,12 @@ async def _load(
         try:
             while True:
                 path, headers, body = make(next(counter))
-                request = _encode(host, path, headers, body)
+                request = encode_request(host, path, headers, body)
                 sent = time.perf_counter()
                 if sent >= t_end:
                     return
                 writer.write(request)
-                status = await _read_response(reader)
+                status = await read_response(reader)
                 done = time.perf_counter()
                 if sent >= t_start:
                     latencies.append((done - sent) * 1000)

@@ -7,6 +7,11 @@ the workers are warm and the producer does not compete with them. The clock runs
 first acknowledged message to the last completion (an outcome in the stream for autoclock;
 an empty message hash for the no-op), polled every 10 ms.
 
+Redis work per trigger (and per no-op message) on both sides, by :mod:`bench.redis_work`:
+the workers run under :mod:`bench.redis_count`; ``idle_s`` of idle workers are measured
+after the staging (the idle rate), then the window runs from just before the release until
+every message is acknowledged (no ``.msgs`` hash left with an entry).
+
 autoclock's triggers: ``people = N / 4`` synthetic people, four rounds (badge in, out, in,
 out), one round after the other, so every trigger is a real start or stop in the sandbox
 (no rejections, no lock contention) and each one passes rules, the dedupe ledger, the
@@ -17,7 +22,6 @@ sandbox and the outcome log.
 from __future__ import annotations
 
 import math
-import sys
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -29,16 +33,17 @@ import psutil  # type: ignore[import-untyped]
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
-from bench import noop_worker
-from bench.common import RssSampler, namespace
+from bench import noop_worker, redis_count
+from bench.common import RssSampler, namespace, wait_for
 from bench.fleet import fleet, start_workers
 from bench.profiling import Sampler, summarise
+from bench.redis_work import RedisWork, per_unit
 from tests.pipeline.helpers import synthetic_email
 from worker.models import Trigger, TriggerKind
 from worker.pipeline.broker import TRIGGERS_QUEUE, TriggerQueue, make_broker
 from worker.store import Keys
 
-__all__ = ["run"]
+__all__ = ["run", "wait_acked"]
 
 ROUNDS = 4
 POLL_S = 0.01
@@ -70,6 +75,16 @@ def _drain(
     raise RuntimeError(f"the queue did not drain within {timeout_s:.0f}s")
 
 
+def wait_acked(client: redis.Redis, prefix: str) -> None:
+    """Until no Dramatiq message hash under ``prefix`` holds a message (all acknowledged)."""
+
+    def acked() -> bool:
+        keys = list(client.scan_iter(match=f"{prefix}:*.msgs", count=1000))
+        return all(int(client.hlen(key)) == 0 for key in keys)
+
+    wait_for(acked, timeout_s=60, interval_s=0.05, what="the last acknowledgements")
+
+
 def _triggers(n: int, people: int) -> list[Trigger]:
     t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
     out = []
@@ -95,8 +110,10 @@ def run_autoclock(
     workdir: Path,
     logs: Path,
     profile: Path | None = None,
+    idle_s: float = 3.0,
 ) -> dict[str, Any]:
     people = max(1, math.ceil(n / ROUNDS))
+    count_dir = workdir / "redis-counts-pipeline"
     with fleet(
         url,
         name="pipeline",
@@ -108,6 +125,7 @@ def run_autoclock(
         threads=threads,
         workdir=workdir,
         logs=logs,
+        count_dir=count_dir,
     ) as f:
         stage = Keys(f"{f.ns}-stage")
         queue = TriggerQueue(make_broker(f.client, stage))
@@ -120,6 +138,9 @@ def run_autoclock(
         procs = [psutil.Process(c.pid) for c in [*f.workers, f.sandbox]]
         cpu_before = [_cpu(p) for p in procs]
         sampler = Sampler(f.workers[0].pid, profile) if profile else None
+        work = RedisWork(f.client, count_dir, [w.pid for w in f.workers])
+        idle = work.idle(idle_s)
+        start = work.snapshot()
         with RssSampler([w.pid for w in f.workers]) as rss, sampler or nullcontext():
             _release(f.client, stage.dramatiq, f.keys.dramatiq, TRIGGERS_QUEUE)
             pickup_s, drain_s = _drain(
@@ -128,6 +149,8 @@ def run_autoclock(
                 timeout_s=max(120.0, n / 20),
             )
         cpu = [_cpu(p) - before for p, before in zip(procs, cpu_before, strict=True)]
+        wait_acked(f.client, f.keys.dramatiq)
+        redis_work = per_unit(work.window(start, work.snapshot()), idle, n)
         counts = f.results()
         retries = sum(
             w.log.read_text(errors="replace").count("Retrying message") for w in f.workers
@@ -147,6 +170,7 @@ def run_autoclock(
             "workers": sum(cpu[:-1]) * 1000 / n,
             "sandbox": cpu[-1] * 1000 / n,
         },
+        "redis": redis_work,
     }
     if sampler is not None:
         result["profile"] = sampler.error or summarise(sampler.out)
@@ -158,11 +182,14 @@ def _cpu(proc: psutil.Process) -> float:
     return float(times.user + times.system)
 
 
-def run_bare(url: str, n: int, processes: int, threads: int, logs: Path) -> dict[str, Any]:
+def run_bare(
+    url: str, n: int, processes: int, threads: int, workdir: Path, logs: Path, idle_s: float = 3.0
+) -> dict[str, Any]:
     client = redis.Redis.from_url(url)
+    counts = workdir / "redis-counts-noop"
     try:
         with namespace(url, "noop") as ns:
-            argv = [sys.executable, "-m", "bench.noop_worker", url, ns, str(threads)]
+            argv = redis_count.wrap_argv(counts, "bench.noop_worker", url, ns, str(threads))
             workers = start_workers(processes, {}, logs, "worker-noop", argv=argv, ready="ready")
             try:
                 stage = f"{ns}-stage"
@@ -175,6 +202,9 @@ def run_bare(url: str, n: int, processes: int, threads: int, logs: Path) -> dict
                 msgs = f"{ns}:{noop_worker.QUEUE}.msgs"
                 procs = [psutil.Process(w.pid) for w in workers]
                 cpu_before = sum(_cpu(p) for p in procs)
+                work = RedisWork(client, counts, [w.pid for w in workers])
+                idle = work.idle(idle_s)
+                start = work.snapshot()
                 with RssSampler([w.pid for w in workers]) as rss:
                     _release(client, stage, ns, noop_worker.QUEUE)
                     pickup_s, drain_s = _drain(
@@ -183,6 +213,7 @@ def run_bare(url: str, n: int, processes: int, threads: int, logs: Path) -> dict
                         timeout_s=max(60.0, n / 100),
                     )
                 cpu = sum(_cpu(p) for p in procs) - cpu_before
+                redis_work = per_unit(work.window(start, work.snapshot()), idle, n)
             finally:
                 for worker in workers:
                     worker.stop()
@@ -196,6 +227,7 @@ def run_bare(url: str, n: int, processes: int, threads: int, logs: Path) -> dict
         "enqueue_per_s": n / enqueue_s,
         "peak_rss_mb": rss.max_mb,
         "cpu_ms_per_message": cpu * 1000 / n,
+        "redis": redis_work,
     }
 
 
@@ -208,10 +240,12 @@ def run(
     workdir: Path,
     logs: Path,
     profile: Path | None = None,
+    idle_s: float = 3.0,
 ) -> dict[str, Any]:
-    """Both sides of part 1; the bare baseline first. ``profile``: py-spy one worker there."""
-    bare = run_bare(url, n, processes, threads, logs)
-    autoclock = run_autoclock(url, n, processes, threads, workdir, logs, profile)
+    """Both sides of part 1; the bare baseline first. ``profile``: py-spy one worker there.
+    ``idle_s``: how long idle workers are watched for the Redis baseline."""
+    bare = run_bare(url, n, processes, threads, workdir, logs, idle_s)
+    autoclock = run_autoclock(url, n, processes, threads, workdir, logs, profile, idle_s)
     return {
         "processes": processes,
         "threads": threads,

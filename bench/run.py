@@ -1,8 +1,8 @@
 """Run the benchmarks: ``uv run python -m bench.run`` (``--help`` for the flags).
 
 Prints one table (autoclock beside its baseline, PASS/MISS per target), writes the full
-results to ``bench/results/<time>.json`` (and ``latest.json``) and, after a run of all five
-parts, the table into ``docs/benchmarks.md`` between its markers.
+results to ``bench/results/<time>.json`` (and ``latest.json``) and, after a run of all six
+parts, the table into ``docs/benchmarks.md`` and ``README.md`` between their markers.
 """
 
 from __future__ import annotations
@@ -21,18 +21,22 @@ from typing import Any
 if __package__ in (None, ""):  # ``python bench/run.py``
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import burst, economy, ingress, pipeline, rules_eval
+from bench import burst, e2e, economy, ingress, pipeline, rules_eval
 from bench.common import ROOT, machine
 from bench.report import table, write_docs
 
 __all__ = ["main"]
 
-PARTS = ("1", "2", "3", "4", "5")
+PARTS = ("1", "2", "3", "4", "5", "6")
+
+#: Part 6's load without part 1 in the same run (with it: 70 % of part 1's throughput).
+FALLBACK_LOAD_RATE = 200.0
+LOAD_SHARE = 0.7
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
-    ap.add_argument("--parts", default="1,2,3,4,5", help="Which parts, e.g. 1,3 (default all).")
+    ap.add_argument("--parts", default="1,2,3,4,5,6", help="Which parts, e.g. 1,3 (default all).")
     ap.add_argument(
         "--redis-url",
         default=os.environ.get("AUTOCLOCK_TEST_REDIS_URL") or None,
@@ -41,6 +45,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     ap.add_argument("--processes", type=int, default=2, help="Worker processes (parts 1, 3, 4).")
     ap.add_argument("--threads", type=int, default=8, help="Threads per worker process.")
+    ap.add_argument(
+        "--redis-idle",
+        type=float,
+        default=3.0,
+        help="Seconds of idle workers watched for the Redis baseline (parts 1, 6).",
+    )
     g = ap.add_argument_group("1 pipeline")
     g.add_argument("--triggers", type=int, default=20_000, help="Triggers (and no-op messages).")
     g = ap.add_argument_group("2 ingress")
@@ -58,6 +68,17 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     g = ap.add_argument_group("5 rules")
     g.add_argument("--rules-people", type=int, default=10_000)
     g.add_argument("--rules-triggers", type=int, default=20_000)
+    g = ap.add_argument_group("6 end to end")
+    g.add_argument("--e2e-idle", type=int, default=200, help="Deliveries one at a time ...")
+    g.add_argument("--e2e-idle-seconds", type=float, default=20.0, help="... spaced over this.")
+    g.add_argument(
+        "--e2e-load-rate",
+        type=float,
+        default=0.0,
+        help="Deliveries/s under load (default: 70%% of part 1's throughput in this run, or"
+        f" {FALLBACK_LOAD_RATE:g}/s without part 1).",
+    )
+    g.add_argument("--e2e-load-seconds", type=float, default=10.0, help="Length of the load.")
     ap.add_argument("--seed", type=int, default=7, help="Seed of every random choice.")
     ap.add_argument(
         "--quick", action="store_true", help="Small sizes (a smoke run of about a minute)."
@@ -75,11 +96,28 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args.parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     unknown = [p for p in args.parts if p not in PARTS]
     if unknown:
-        ap.error(f"unknown part(s) {', '.join(unknown)}: choose from 1-5")
+        ap.error(f"unknown part(s) {', '.join(unknown)}: choose from 1-6")
     if args.quick:
         args.triggers, args.ingress_seconds, args.economy_people = 2_000, 2.0, 200
         args.shifts, args.rules_people, args.rules_triggers = 60, 2_000, 2_000
+        args.e2e_idle, args.e2e_idle_seconds, args.e2e_load_seconds = 50, 5.0, 3.0
+        args.redis_idle = 2.0
     return args
+
+
+def load_rate(args: argparse.Namespace, results: dict[str, Any]) -> float:
+    """Part 6's load: the flag, else 70 % of part 1's throughput, else the fallback."""
+    if args.e2e_load_rate > 0:
+        return float(args.e2e_load_rate)
+    if "pipeline" in results:
+        return LOAD_SHARE * float(results["pipeline"]["autoclock"]["per_s"])
+    return FALLBACK_LOAD_RATE
+
+
+def rate_source(args: argparse.Namespace, results: dict[str, Any]) -> str:
+    if args.e2e_load_rate > 0:
+        return "--e2e-load-rate"
+    return "70% of part 1" if "pipeline" in results else "fixed, part 1 not run"
 
 
 def step(name: str) -> None:
@@ -137,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
                 workdir=workdir,
                 logs=logs,
                 profile=prof / "worker.txt" if prof else None,
+                idle_s=args.redis_idle,
             )
         if "2" in args.parts:
             step(f"2 ingress: {args.ingress_seconds:g} s per side")
@@ -182,6 +221,25 @@ def main(argv: list[str] | None = None) -> int:
                 seed=args.seed,
                 workdir=workdir,
             )
+        if "6" in args.parts:
+            rate = load_rate(args, results)
+            step(
+                f"6 end to end: {args.e2e_idle} deliveries over {args.e2e_idle_seconds:g} s, then"
+                f" {rate:,.0f}/s for {args.e2e_load_seconds:g} s"
+            )
+            results["e2e"] = e2e.run(
+                url,
+                idle_n=args.e2e_idle,
+                idle_s=args.e2e_idle_seconds,
+                load_rate=rate,
+                load_s=args.e2e_load_seconds,
+                processes=args.processes,
+                threads=args.threads,
+                workdir=workdir,
+                logs=logs,
+                redis_idle_s=args.redis_idle,
+            )
+            results["e2e"]["load_rate_from"] = rate_source(args, results)
     finally:
         if own_redis is not None:
             own_redis.stop()
@@ -202,8 +260,9 @@ def main(argv: list[str] | None = None) -> int:
     (out / "latest.json").write_text(payload)
     print(f"\nresults: bench/results/{stamp}.json")
     if not args.no_docs and set(args.parts) == set(PARTS) and not args.quick:
-        write_docs(ROOT / "docs" / "benchmarks.md", results)
-        print("table written to docs/benchmarks.md")
+        for page in (ROOT / "docs" / "benchmarks.md", ROOT / "README.md"):
+            write_docs(page, results)
+        print("table written to docs/benchmarks.md and README.md")
     return 0
 
 
