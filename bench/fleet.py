@@ -44,7 +44,14 @@ class Fleet:
     port: int
 
     def outcome_count(self) -> int:
-        return int(self.client.xlen(self.keys("outcomes")))
+        """Outcomes ever recorded: the stream's ``entries-added`` (Redis 7), which trimming
+        the stream to a shorter length does not lower (its length would stop at the cap)."""
+        try:
+            info: dict[str, Any] = self.client.xinfo_stream(self.keys("outcomes"))
+        except redis.ResponseError:  # no outcome yet: no stream
+            return 0
+        added = info.get("entries-added")
+        return int(added) if added is not None else int(info["length"])
 
     def results(self) -> dict[str, int]:
         raw: dict[bytes, bytes] = self.client.hgetall(self.keys("metrics", "outcomes"))  # type: ignore[assignment]
