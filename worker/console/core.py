@@ -14,12 +14,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from worker.console.day import Planned, planned_fires
+from worker.console.day import Planned
 from worker.errors import ConfigError
 from worker.models import utcnow
 from worker.pipeline.probe import TrackerProbe
 from worker.rules.load import check_ruleset
 from worker.rules.ruleset import Ruleset
+from worker.scheduler.planned import planned_fires
 from worker.settings import Settings
 from worker.store import Keys
 

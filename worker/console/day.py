@@ -6,7 +6,8 @@ Sources, all read-only:
 * the outcome stream (every trigger delivery's result, by the trigger's ``occurred_at``);
 * the webhook ingress log (scans ignored before they became triggers, when the entry names
   a subject the directory resolves to this person);
-* planned calendar fires (the scheduler's plans) and schedule fires (computed from the rules).
+* planned calendar fires (the scheduler's plans) and schedule fires (computed from the rules),
+  read by :mod:`worker.scheduler.planned`, which notify reads too.
 
 Times are the triggers' ``occurred_at``, shown in the person's zone; the day is the person's
 local calendar day. The :class:`Day` itself (pure) lives in :mod:`worker.rules.day`, so that
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import redis
 
@@ -26,8 +27,7 @@ from worker.pipeline.outcomes import OutcomeLog
 from worker.rules.day import BADGE_KINDS, Day, Interval, Planned, Shift, day_bounds
 from worker.rules.directory import Person
 from worker.rules.ruleset import Ruleset
-from worker.scheduler.plans import PlanStore
-from worker.scheduler.schedules import schedule_fires
+from worker.scheduler.planned import add_planned, planned_fires
 from worker.store import Keys
 
 __all__ = [
@@ -88,7 +88,7 @@ def gather_days(
     for d in days.values():
         d.outcomes.sort(key=lambda o: (o.occurred_at, o.recorded_at))
     _add_ingress(client, keys, ruleset, days)
-    _add_planned(client, keys, ruleset, days)
+    add_planned(client, keys, ruleset, days.values())
     return days
 
 
@@ -128,53 +128,6 @@ def _add_ingress(client: redis.Redis, keys: Keys, ruleset: Ruleset, days: dict[s
         at = datetime.fromtimestamp(float(entry.get("at") or 0), tz=person.zone)
         if target.start <= at < target.end:
             target.ignored_scans.append({**entry, "local": at.isoformat()})
-
-
-def planned_fires(
-    client: redis.Redis,
-    keys: Keys,
-    ruleset: Ruleset,
-    start: datetime,
-    end: datetime,
-    *,
-    people: Iterable[Person] | None = None,
-) -> dict[str, list[Planned]]:
-    """Schedule fires and planned calendar fires with ``start < at <= end``, by email."""
-    only = None if people is None else {p.email for p in people}
-    out: dict[str, list[Planned]] = {}
-    chosen = None if people is None else list(people)
-    for fire in schedule_fires(
-        ruleset.sources.schedules, ruleset.directory, start, end, people=chosen
-    ):
-        out.setdefault(fire.email, []).append(
-            Planned(fire.at, fire.trigger.kind, fire.trigger.source, fire.id)
-        )
-    plans = PlanStore(client, keys)
-    for calendar in ruleset.sources.calendars:
-        for fire in plans.due(calendar.name, start, end):
-            email = fire.email.lower()
-            if only is not None and email not in only:
-                continue
-            label = fire.trigger.attributes.get("summary", "")
-            out.setdefault(email, []).append(
-                Planned(fire.at, fire.trigger.kind, fire.trigger.source, fire.id, label)
-            )
-    for fires in out.values():
-        fires.sort(key=lambda p: p.at)
-    return out
-
-
-def _add_planned(client: redis.Redis, keys: Keys, ruleset: Ruleset, days: dict[str, Day]) -> None:
-    if not days:
-        return
-    start = min(d.start for d in days.values()) - timedelta(seconds=1)
-    end = max(d.end for d in days.values())
-    people = [d.person for d in days.values()]
-    for email, fires in planned_fires(client, keys, ruleset, start, end, people=people).items():
-        target = days.get(email)
-        if target is None:
-            continue
-        target.planned.extend(p for p in fires if target.start <= p.at < target.end)
 
 
 def outcome_json(outcome: Outcome) -> dict[str, object]:

@@ -2,12 +2,14 @@
 
 :class:`Day` holds a person's outcomes, ignored scans and planned fires of one local calendar
 day and derives shifts and tracked intervals from them. Gathering a day from Redis is the
-readers' job (the console's ``gather_days``, notify's outcome consumer); the review flags over
-a day are :mod:`worker.rules.review`.
+readers' job (the console's ``gather_days``, notify's outcome consumer and sweep; the planned
+fires of both from :mod:`worker.scheduler.planned`); the review flags over a day are
+:mod:`worker.rules.review`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -74,6 +76,10 @@ class Day:
     def actions(self) -> list[Outcome]:
         """Outcomes of triggers that a rule turned into a start or stop (and their result)."""
         return [o for o in self.outcomes if o.verb is not None]
+
+    def add_planned(self, fires: Iterable[Planned]) -> None:
+        """Keep those of ``fires`` (the person's planned fires) that fall in this day."""
+        self.planned.extend(p for p in fires if self.start <= p.at < self.end)
 
     def shifts(self) -> list[Shift]:
         """Planned shifts: calendar starts and ends from the plan and from the outcomes."""
