@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,19 +23,29 @@ import redis
 from pydantic import ValidationError
 
 from worker.logs import get_logger
-from worker.models import Outcome, utcnow
+from worker.models import Outcome, Result, utcnow
 from worker.notify.digests import DigestStore
-from worker.notify.evidence import Evidence, day_outcomes, evidence_from
-from worker.notify.flags import flag_key, outcome_flags, still_tracking
+from worker.notify.evidence import Evidence, day_outcomes, evidence_from, person_day
+from worker.notify.flags import (
+    flag_key,
+    outcome_flags,
+    shift_key,
+    shift_starts,
+    shift_window,
+    shifts_without_clock_in,
+    still_tracking,
+)
 from worker.notify.log import NotificationLog
 from worker.notify.messages import render
 from worker.notify.model import Notice, NoticeRecord, NoticeResult, notice_id
 from worker.notify.policy import Target, channels_named, recipients, targets
 from worker.notify.quiet import quiet_until
 from worker.pipeline.outcomes import OutcomeLog
+from worker.rules.day import Day, day_bounds
 from worker.rules.directory import Person
 from worker.rules.review import Flag
 from worker.rules.ruleset import Ruleset
+from worker.scheduler.planned import add_planned, planned_fires
 from worker.settings import Settings
 
 __all__ = ["GROUP", "OutcomeConsumer"]
@@ -48,6 +58,9 @@ RECLAIM_IDLE_MS = 60_000
 SWEEP_S = 300.0
 SWEEP_BATCH = 1000
 BATCH = 100
+#: How long one sweep holds a flag it is telling (another sweep leaves it alone meanwhile;
+#: after a crash, a later sweep tells it).
+FLAG_CLAIM_MS = 120_000
 
 
 class OutcomeConsumer:
@@ -190,15 +203,11 @@ class OutcomeConsumer:
             evidence=evidence,
             templates=self.ruleset.notify.templates,
         )
-        about = f"outcome:{outcome.delivery_id}"
-        return Notice(
-            id=notice_id(about, target.channel, target.address),
-            about=about,
-            channel=target.channel,
-            address=target.address,
-            recipient=target.recipient,
+        return _notice_to(
+            target,
+            f"outcome:{outcome.delivery_id}",
+            subject,
             person=outcome.person,
-            zone=_zone(target.person or subject),
             result=outcome.result,
             title=text.title,
             body=text.body,
@@ -238,31 +247,71 @@ class OutcomeConsumer:
         return True
 
     def sweep(self) -> int:
-        """Notify the flags only time raises (``still-tracking``: a day over with the
-        tracker still running as far as autoclock knows), once each; returns how many."""
+        """Notify the flags only time raises, once each; returns how many.
+
+        ``still-tracking``: a day over with the tracker still running as far as autoclock
+        knows; ``shift-without-clock-in``: a planned shift that started (the grace ago) with
+        no clock-in. Sweeps of several processes at once tell each flag once."""
         ruleset = self.ruleset
-        directory = ruleset.directory
         configured = {
             c for c in channels_named(ruleset) if self.settings.notify_channel(c) is not None
         }
         now = self.clock()
-        found = 0
-        people = [
-            p for p in directory.people if targets(ruleset.notify.flags, p, directory, configured)
-        ]
-        for i in range(0, len(people), SWEEP_BATCH):
-            chunk = people[i : i + SWEEP_BATCH]
-            last = self.outcomes.last_for([p.email for p in chunk])
-            for person in chunk:
-                outcome = last.get(person.email)
-                flag = still_tracking(person, outcome, now) if outcome else None
-                if flag is None or self.notices.flag_seen(flag_key(person, flag)):
-                    continue
-                for target in targets(ruleset.notify.flags, person, directory, configured):
-                    self._dispatch(_flag_notice(person, target, flag), now)
-                self.notices.mark_flag(flag_key(person, flag))
-                found += 1
-        return found
+        reached: Reached = {}
+        for person in ruleset.directory.people:
+            found = targets(ruleset.notify.flags, person, ruleset.directory, configured)
+            if found:
+                reached[person.email] = (person, found)
+        if not reached:
+            return 0
+        return self._sweep_still_tracking(reached, now) + self._sweep_shifts(reached, now)
+
+    def _sweep_still_tracking(self, reached: Reached, now: datetime) -> int:
+        told = 0
+        emails = list(reached)
+        for i in range(0, len(emails), SWEEP_BATCH):
+            last = self.outcomes.last_for(emails[i : i + SWEEP_BATCH])
+            for email, outcome in last.items():
+                person, found = reached[email]
+                flag = still_tracking(person, outcome, now)
+                if flag is not None:
+                    told += self._tell(person, found, flag, now)
+        return told
+
+    def _sweep_shifts(self, reached: Reached, now: datetime) -> int:
+        """The ``shift-without-clock-in`` flags of the days of shifts that started in the
+        window, read only for shifts not told yet."""
+        start, end = shift_window(now)
+        people = [person for person, _found in reached.values()]
+        planned = planned_fires(
+            self.client, self.outcomes.keys, self.ruleset, start, end, people=people
+        )
+        days: dict[tuple[str, date], Day] = {}
+        for email, fires in planned.items():
+            if email not in reached:
+                continue
+            person = reached[email][0]
+            for at in shift_starts(fires, now):
+                local = at.astimezone(person.zone).date()
+                if (email, local) not in days and not self.notices.flag_seen(shift_key(person, at)):
+                    days[(email, local)] = Day(person, local, *day_bounds(person, local))
+        add_planned(self.client, self.outcomes.keys, self.ruleset, days.values())
+        told = 0
+        for day in days.values():
+            day.outcomes = person_day(self.outcomes, day.person.email, day.person.zone, day.day)
+            for flag in shifts_without_clock_in(day, now):
+                told += self._tell(day.person, reached[day.person.email][1], flag, now)
+        return told
+
+    def _tell(self, person: Person, found: list[Target], flag: Flag, now: datetime) -> bool:
+        """Notify ``flag`` to ``found`` unless it was told, or another sweep is telling it."""
+        key = flag_key(person, flag)
+        if self.notices.flag_seen(key) or not self.notices.claim_flag(key, FLAG_CLAIM_MS):
+            return False
+        for target in found:
+            self._dispatch(_flag_notice(person, target, flag), now)
+        self.notices.mark_flag(key)
+        return True
 
     def release_digests(self) -> int:
         """Enqueue one digest for every quiet period that has ended; returns how many."""
@@ -278,6 +327,10 @@ class Plan:
     flag_keys: list[str]
 
 
+#: The people the flags reach, by email: the person and their flag recipients.
+Reached = dict[str, tuple[Person, list[Target]]]
+
+
 def _merge_flags(
     notices: dict[tuple[str, str | None], Notice],
     outcome: Outcome,
@@ -287,42 +340,68 @@ def _merge_flags(
 ) -> None:
     """Add the flags to the notice each flag recipient gets anyway, or a notice of their own."""
     text = "\n".join(f"Needs review: {f.message}." for f in flags)
-    about = f"flags:{outcome.delivery_id}"
+    name = subject.name or subject.email
     for target in flag_targets:
         key = (target.channel, target.address)
         existing = notices.get(key)
         if existing is not None:
             notices[key] = existing.model_copy(update={"body": f"{existing.body}\n{text}"})
-            continue
-        name = subject.name or subject.email
-        notices[key] = Notice(
-            id=notice_id(about, target.channel, target.address),
-            about=about,
-            channel=target.channel,
-            address=target.address,
-            recipient=target.recipient,
-            person=subject.email,
-            zone=_zone(target.person or subject),
-            result=outcome.result,
-            title=f"autoclock: {name} — needs review",
-            body=f"{name}'s day needs review.\n{text}",
-        )
+        else:
+            notices[key] = _review_notice(
+                target, f"flags:{outcome.delivery_id}", subject, f"{name}'s", text, outcome.result
+            )
 
 
 def _flag_notice(person: Person, target: Target, flag: Flag) -> Notice:
-    about = f"flag:{flag_key(person, flag)}"
-    name = person.name or person.email
-    whose = "Your" if target.address == person.email else f"{name}'s"
+    """The notice of one flag the sweep found, to one of its recipients."""
+    whose = "Your" if target.address == person.email else f"{person.name or person.email}'s"
+    text = f"Needs review: {flag.message}."
+    return _review_notice(target, f"flag:{flag_key(person, flag)}", person, whose, text)
+
+
+def _review_notice(
+    target: Target,
+    about: str,
+    subject: Person,
+    whose: str,
+    text: str,
+    result: Result | None = None,
+) -> Notice:
+    """A "needs review" notice: ``whose`` ("Your", "Ana's") day, then the flags' ``text``."""
+    return _notice_to(
+        target,
+        about,
+        subject,
+        person=subject.email,
+        result=result,
+        title=f"autoclock: {subject.name or subject.email} — needs review",
+        body=f"{whose} day needs review.\n{text}",
+    )
+
+
+def _notice_to(
+    target: Target,
+    about: str,
+    subject: Person | None,
+    *,
+    person: str | None,
+    result: Result | None,
+    title: str,
+    body: str,
+) -> Notice:
+    """The notice about ``about`` to ``target``: its id (the dedupe key) is ``about``, the
+    channel and the address; its zone the recipient's (a channel: the subject's)."""
     return Notice(
         id=notice_id(about, target.channel, target.address),
         about=about,
         channel=target.channel,
         address=target.address,
         recipient=target.recipient,
-        person=person.email,
-        zone=_zone(target.person or person),
-        title=f"autoclock: {name} — needs review",
-        body=f"{whose} day needs review.\nNeeds review: {flag.message}.",
+        person=person,
+        zone=_zone(target.person or subject),
+        result=result,
+        title=title,
+        body=body,
     )
 
 

@@ -1,11 +1,11 @@
-"""What a notification quotes and what review flags read: the person's outcomes of the
-outcome's local day (from the outcome log), and their last badges before it."""
+"""What a notification quotes and what review flags read: a person's outcomes of one local day
+(from the outcome log), and their last badges before an outcome."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -14,7 +14,7 @@ from worker.models import Outcome, TriggerKind
 from worker.pipeline.outcomes import OutcomeLog
 from worker.rules.day import BADGE_KINDS
 
-__all__ = ["Evidence", "day_outcomes", "evidence_from"]
+__all__ = ["Evidence", "day_outcomes", "evidence_from", "person_day"]
 
 #: Outcome entries searched (newest first) for a person's day.
 SCAN_LIMIT = 20_000
@@ -36,6 +36,15 @@ def day_outcomes(log: OutcomeLog, outcome: Outcome, zone: ZoneInfo) -> list[Outc
         return [outcome]
     day = outcome.occurred_at.astimezone(zone).date()
     found: dict[str, Outcome] = {outcome.delivery_id: outcome}
+    for seen in person_day(log, person, zone, day):
+        found.setdefault(seen.delivery_id, seen)
+    return sorted(found.values(), key=lambda o: (o.occurred_at, o.recorded_at))
+
+
+def person_day(log: OutcomeLog, email: str, zone: ZoneInfo, day: date) -> list[Outcome]:
+    """The outcomes of the person ``email`` on the local ``day`` in ``zone``, oldest first."""
+    person = email.lower()
+    found: dict[str, Outcome] = {}
     for raw in log.search(all_of=[person], scan_limit=SCAN_LIMIT):
         try:
             seen = Outcome.model_validate(json.loads(raw))

@@ -84,6 +84,12 @@ class NotificationLog:
         """This review flag was notified already."""
         return bool(self.client.exists(self.keys("notify", "flag", key)))
 
+    def claim_flag(self, key: str, ttl_ms: int) -> bool:
+        """Only one sweep tells a flag at a time (the claim lapses after ``ttl_ms``)."""
+        return bool(
+            self.client.set(self.keys("notify", "flag-claim", key), "1", nx=True, px=ttl_ms)
+        )
+
     def mark_flag(self, key: str) -> None:
         self.client.set(self.keys("notify", "flag", key), "1", ex=DEDUPE_TTL_S)
 
