@@ -9,7 +9,13 @@ import redis
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import CollectorRegistry
 
-from worker.metrics import ClusterCollector, ClusterSnapshot, Designation, outcome_counts
+from worker.metrics import (
+    ClusterCollector,
+    ClusterSnapshot,
+    Designation,
+    notification_counts,
+    outcome_counts,
+)
 from worker.metrics.process import ProcessMetrics, process_metrics
 from worker.pipeline.broker import (
     ACTIONS_QUEUE,
@@ -30,6 +36,7 @@ def cluster_snapshot(client: redis.Redis, keys: Keys) -> ClusterSnapshot:
         queues=[queue_stats(client, keys, q) for q in (TRIGGERS_QUEUE, ACTIONS_QUEUE)],
         dead_letters=DeadLetters(client, keys).count(),
         outcomes=outcome_counts(client, keys),
+        notifications=notification_counts(client, keys),
         actions_past_deadline=actions_past_deadline(client, keys, datetime.now(UTC)),
         redis_used_memory_bytes=float(memory.get("used_memory", 0)),
         redis_maxmemory_bytes=float(memory.get("maxmemory", 0)),

@@ -7,9 +7,9 @@ Two kinds, so that summing over every scraped process is always right:
   calendar feeds, WebWork API calls and latency, rate-limiter waits. ``sum()`` over
   processes gives the total.
 - **cluster-wide** (:mod:`.cluster`): read from Redis at scrape time — queue depth and age
-  of the oldest waiting message, dead letters, outcomes by result. Exactly one process
-  serves them at a time (the holder of a short Redis lease, see :class:`.cluster.Designation`),
-  so a sum over processes counts them once.
+  of the oldest waiting message, dead letters, outcomes and notifications by result. Exactly
+  one process serves them at a time (the holder of a short Redis lease, see
+  :class:`.cluster.Designation`), so a sum over processes counts them once.
 
 This package is layer 1: it imports neither the pipeline nor Starlette. The pipeline
 computes queue figures (``pipeline.broker.queue_stats``) and hands them in as
@@ -23,6 +23,8 @@ from worker.metrics.cluster import (
     ClusterSnapshot,
     Designation,
     QueueStats,
+    notification_counts,
+    notifications_key,
     outcome_counts,
     outcomes_key,
 )
@@ -34,6 +36,8 @@ __all__ = [
     "Designation",
     "ProcessMetrics",
     "QueueStats",
+    "notification_counts",
+    "notifications_key",
     "outcome_counts",
     "outcomes_key",
     "process_metrics",

@@ -6,7 +6,8 @@ The lease is claimed or renewed when a process is scraped and lapses ``ttl_s`` a
 holder was last scraped; then the next process scraped takes over. Every process serves
 ``autoclock_cluster_metrics_served`` (1 on the designee) so a dashboard can tell which.
 
-Counter names (Redis keys) written by the pipeline live here too: :func:`outcomes_key`.
+Counter names (Redis keys) written by the pipeline and by notify live here too:
+:func:`outcomes_key`, :func:`notifications_key`.
 """
 
 from __future__ import annotations
@@ -25,10 +26,13 @@ from worker.store import COMPARE_AND_DELETE, Keys
 
 __all__ = [
     "DESIGNATION_TTL_S",
+    "NOTIFICATION_RESULTS",
     "ClusterCollector",
     "ClusterSnapshot",
     "Designation",
     "QueueStats",
+    "notification_counts",
+    "notifications_key",
     "outcome_counts",
     "outcomes_key",
 ]
@@ -47,6 +51,26 @@ def outcome_counts(client: redis.Redis, keys: Keys) -> dict[str, float]:
     """Recorded outcomes by result; every :class:`Result` present, 0 if none yet."""
     counts = {result.value: 0.0 for result in Result}
     for name, value in client.hgetall(outcomes_key(keys)).items():
+        key = name.decode() if isinstance(name, bytes) else str(name)
+        counts[key] = float(value)
+    return counts
+
+
+#: How one attempt of a notification can end (``worker.notify.model.NoticeResult``, which this
+#: layer cannot import; a test keeps the two equal): each is served from 0.
+NOTIFICATION_RESULTS = ("sent", "retrying", "failed", "held")
+
+
+def notifications_key(keys: Keys) -> str:
+    """The Redis hash ``result -> count`` of notification attempts that ended (written with
+    the notification's own record)."""
+    return keys("metrics", "notifications")
+
+
+def notification_counts(client: redis.Redis, keys: Keys) -> dict[str, float]:
+    """Recorded notification attempts by result; every known result present, 0 if none yet."""
+    counts = dict.fromkeys(NOTIFICATION_RESULTS, 0.0)
+    for name, value in client.hgetall(notifications_key(keys)).items():
         key = name.decode() if isinstance(name, bytes) else str(name)
         counts[key] = float(value)
     return counts
@@ -76,6 +100,7 @@ class ClusterSnapshot:
     queues: list[QueueStats]
     dead_letters: int
     outcomes: Mapping[str, float] = field(default_factory=dict)
+    notifications: Mapping[str, float] = field(default_factory=dict)
     actions_past_deadline: int = 0
     redis_used_memory_bytes: float = 0.0
     redis_maxmemory_bytes: float = 0.0
@@ -145,6 +170,14 @@ class ClusterCollector(Collector):
         for result, count in sorted(snap.outcomes.items()):
             outcomes.add_metric([result], count)
         yield outcomes
+        notifications = CounterMetricFamily(
+            "autoclock_notifications",
+            "Notification attempts that ended, by result (sent, retrying, failed, held)",
+            labels=["result"],
+        )
+        for result, count in sorted(snap.notifications.items()):
+            notifications.add_metric([result], count)
+        yield notifications
 
 
 _CLAIM = """

@@ -6,6 +6,7 @@ from __future__ import annotations
 import redis
 
 from worker.logs import get_logger
+from worker.metrics.cluster import notifications_key
 from worker.notify.model import NoticeRecord, NoticeResult
 from worker.store import Keys
 
@@ -30,13 +31,17 @@ class NotificationLog:
         return self.keys("notifications")
 
     def record(self, record: NoticeRecord) -> None:
-        """Append ``record`` and log it (channel names only: never a URL)."""
-        self.client.xadd(
+        """Append ``record``, count it (``autoclock_notifications_total``, in the same
+        transaction) and log it (channel names only: never a URL)."""
+        pipe = self.client.pipeline(transaction=True)
+        pipe.xadd(
             self.stream,
             {"json": record.model_dump_json()},
             maxlen=self.maxlen,
             approximate=True,
         )
+        pipe.hincrby(notifications_key(self.keys), record.result.value, 1)
+        pipe.execute()
         level = "error" if record.result is NoticeResult.FAILED else "info"
         getattr(log, level)(
             "notification",
