@@ -262,9 +262,16 @@ class OutcomeConsumer:
             found = targets(ruleset.notify.flags, person, ruleset.directory, configured)
             if found:
                 reached[person.email] = (person, found)
-        if not reached:
-            return 0
-        return self._sweep_still_tracking(reached, now) + self._sweep_shifts(reached, now)
+        told = 0
+        for part in (self._sweep_still_tracking, self._sweep_shifts) if reached else ():
+            try:
+                told += part(reached, now)
+            except (redis.RedisError, OSError):
+                raise
+            except Exception:
+                # one kind of flag must never stop the other, nor the consumer: say so loudly
+                log.exception("notify consumer: a sweep failed", sweep=part.__name__)
+        return told
 
     def _sweep_still_tracking(self, reached: Reached, now: datetime) -> int:
         told = 0
@@ -279,28 +286,38 @@ class OutcomeConsumer:
         return told
 
     def _sweep_shifts(self, reached: Reached, now: datetime) -> int:
-        """The ``shift-without-clock-in`` flags of the days of shifts that started in the
-        window, read only for shifts not told yet."""
+        """The ``shift-without-clock-in`` flags of the shifts that started in the window.
+
+        Each shift is decided once: flagged (told) or found with its clock-in — a start
+        that counts for it stays in the outcome log, so a shift clear once stays clear — and
+        remembered either way, so a day is read again only for shifts not decided yet."""
         start, end = shift_window(now)
         people = [person for person, _found in reached.values()]
         planned = planned_fires(
             self.client, self.outcomes.keys, self.ruleset, start, end, people=people
         )
-        days: dict[tuple[str, date], Day] = {}
+        days: dict[tuple[str, date], tuple[Day, list[datetime]]] = {}
         for email, fires in planned.items():
             if email not in reached:
                 continue
             person = reached[email][0]
             for at in shift_starts(fires, now):
-                local = at.astimezone(person.zone).date()
-                if (email, local) not in days and not self.notices.flag_seen(shift_key(person, at)):
-                    days[(email, local)] = Day(person, local, *day_bounds(person, local))
-        add_planned(self.client, self.outcomes.keys, self.ruleset, days.values())
+                if not self.notices.flag_seen(shift_key(person, at)):
+                    local = at.astimezone(person.zone).date()
+                    day = Day(person, local, *day_bounds(person, local))
+                    days.setdefault((email, local), (day, []))[1].append(at)
+        add_planned(self.client, self.outcomes.keys, self.ruleset, (d for d, _ in days.values()))
         told = 0
-        for day in days.values():
-            day.outcomes = person_day(self.outcomes, day.person.email, day.person.zone, day.day)
+        for day, starts in days.values():
+            person = day.person
+            day.outcomes = person_day(self.outcomes, person.email, person.zone, day.day)
+            flagged = set()
             for flag in shifts_without_clock_in(day, now):
-                told += self._tell(day.person, reached[day.person.email][1], flag, now)
+                flagged.add(flag.at)
+                told += self._tell(person, reached[person.email][1], flag, now)
+            for at in starts:
+                if at not in flagged:  # it has its clock-in: nothing to tell, ever
+                    self.notices.mark_flag(shift_key(person, at))
         return told
 
     def _tell(self, person: Person, found: list[Target], flag: Flag, now: datetime) -> bool:

@@ -86,7 +86,7 @@ class NotificationLog:
         self.client.set(self.keys("notify", "queued", notice_id), "1", ex=DEDUPE_TTL_S)
 
     def flag_seen(self, key: str) -> bool:
-        """This review flag was notified already."""
+        """This review flag was handled already: notified, or (a shift's) found clear."""
         return bool(self.client.exists(self.keys("notify", "flag", key)))
 
     def claim_flag(self, key: str, ttl_ms: int) -> bool:
