@@ -24,6 +24,9 @@ from pathlib import Path
 from typing import IO, Literal
 
 import redis
+import redis.asyncio
+import redis.asyncio.connection
+import redis.asyncio.retry
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -37,9 +40,11 @@ __all__ = [
     "Embedded",
     "Keys",
     "RedisHandle",
+    "async_fail_fast",
     "connect",
     "fail_fast",
     "redis_server_binary",
+    "same_server",
 ]
 
 #: Lua: delete ``KEYS[1]`` only while it still holds ``ARGV[1]`` (a lock's or lease's token),
@@ -133,6 +138,58 @@ def fail_fast(client: redis.Redis, *, timeout_s: float = FAIL_FAST_TIMEOUT_S) ->
     except TypeError:
         return client
     return redis.Redis(connection_pool=clone)
+
+
+#: The connection settings an asyncio client copies from a synchronous one: the server, the
+#: credentials and TLS, never the sync client's timeouts, retries or pool helpers.
+_ASYNC_COPIED = frozenset(
+    {"host", "port", "path", "db", "username", "password", "credential_provider", "client_name",
+     "protocol", "encoding", "encoding_errors", "decode_responses", "socket_keepalive",
+     "socket_keepalive_options", "ssl_keyfile", "ssl_certfile", "ssl_cert_reqs", "ssl_ca_certs",
+     "ssl_ca_data", "ssl_ca_path", "ssl_check_hostname", "ssl_min_version", "ssl_ciphers",
+     "ssl_password"}
+)  # fmt: skip
+
+
+def async_fail_fast(
+    client: redis.Redis, *, timeout_s: float = FAIL_FAST_TIMEOUT_S, retries: int = 1
+) -> redis.asyncio.Redis:
+    """An asyncio client for the server ``client`` talks to (same address, credentials and
+    TLS) that gives up as fast as :func:`fail_fast`'s: each command waits at most
+    ``timeout_s``, and only a refused or dropped connection is retried, ``retries`` times
+    and at once (0 for a client whose commands must not be sent twice blindly: a dropped
+    connection may have lost the reply of a command that ran).
+
+    Its connections belong to the event loop that opens them: one such client per loop.
+    Raises ``ValueError`` for a client whose connection kind has no asyncio counterpart.
+    """
+    pool = client.connection_pool
+    name = getattr(pool, "connection_class", redis.Connection).__name__
+    connection_class = getattr(redis.asyncio.connection, name, None)
+    kwargs = getattr(pool, "connection_kwargs", None)
+    if connection_class is None or not kwargs:
+        raise ValueError(f"no asyncio connection like {name} (pool {type(pool).__name__})")
+    copied = {k: v for k, v in kwargs.items() if k in _ASYNC_COPIED}
+    async_pool = redis.asyncio.ConnectionPool(
+        connection_class=connection_class,
+        socket_timeout=timeout_s,
+        socket_connect_timeout=timeout_s,
+        retry=redis.asyncio.retry.Retry(
+            NoBackoff(), retries, supported_errors=(redis.ConnectionError,)
+        ),
+        **copied,
+    )
+    return redis.asyncio.Redis(connection_pool=async_pool)
+
+
+def same_server(a: redis.Redis, b: redis.Redis) -> bool:
+    """Whether two clients talk to the same server and database (address, socket path, db)."""
+
+    def where(client: redis.Redis) -> tuple[object, ...]:
+        kwargs = getattr(client.connection_pool, "connection_kwargs", {})
+        return tuple(kwargs.get(k) for k in ("host", "port", "path", "db"))
+
+    return a is b or where(a) == where(b)
 
 
 def _client(url: str, decode_responses: bool) -> redis.Redis:

@@ -11,7 +11,9 @@ metrics.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
+from uuid import uuid4
 
 import dramatiq
 import redis
@@ -29,6 +31,7 @@ __all__ = [
     "APPLY_ACTION",
     "EVALUATE_TRIGGER",
     "TRIGGERS_QUEUE",
+    "EncodedMessage",
     "TriggerQueue",
     "actions_past_deadline",
     "forget_stopped_worker",
@@ -71,21 +74,59 @@ def make_broker(client: redis.Redis, keys: Keys) -> RedisBroker:
     return broker
 
 
+@dataclass(frozen=True)
+class EncodedMessage:
+    """A trigger's Dramatiq message as :meth:`RedisBroker.enqueue` writes it: ``payload``
+    goes into the ``<queue>.msgs`` hash under ``redis_id``, and ``redis_id`` onto the list."""
+
+    message_id: str
+    redis_id: str
+    payload: bytes
+
+
 class TriggerQueue:
     """Enqueue triggers for evaluation; raises :class:`QueueUnavailable` if Redis is down."""
 
     def __init__(self, broker: RedisBroker) -> None:
         self.broker = broker
 
-    def enqueue(self, trigger: Trigger, *, delay_ms: int | None = None) -> str:
-        """Enqueue ``trigger``; returns the message id once Redis has accepted it."""
-        message: dramatiq.Message[object] = dramatiq.Message(
+    @property
+    def keys(self) -> tuple[str, str]:
+        """The triggers queue's Redis list and message hash: what an enqueue writes."""
+        base = f"{self.broker.namespace}:{TRIGGERS_QUEUE}"
+        return base, f"{base}.msgs"
+
+    @property
+    def scriptable(self) -> bool:
+        """Whether a producer may write :meth:`encode`'s message into :attr:`keys` itself
+        (inside a script of its own, atomically with its other writes) instead of calling
+        :meth:`enqueue`: only when ``enqueue`` is this class's own, not a subclass's (another
+        transport, a test's failing queue), which must be called as it is."""
+        return type(self).enqueue is TriggerQueue.enqueue
+
+    @staticmethod
+    def _message(trigger: Trigger) -> dramatiq.Message[object]:
+        return dramatiq.Message(
             queue_name=TRIGGERS_QUEUE,
             actor_name=EVALUATE_TRIGGER,
             args=(trigger.model_dump(mode="json"),),
             kwargs={},
             options={},
         )
+
+    @classmethod
+    def encode(cls, trigger: Trigger) -> EncodedMessage:
+        """``trigger``'s message, byte for byte the layout :meth:`RedisBroker.enqueue` writes
+        (a fresh ``redis_message_id`` option; Dramatiq's JSON encoder), so the pipeline's
+        workers read it as any other. Only for an undelayed enqueue (no ``.DQ`` queue)."""
+        message = cls._message(trigger)
+        redis_id = str(uuid4())
+        encoded = message.copy(options={"redis_message_id": redis_id}).encode()
+        return EncodedMessage(str(message.message_id), redis_id, encoded)
+
+    def enqueue(self, trigger: Trigger, *, delay_ms: int | None = None) -> str:
+        """Enqueue ``trigger``; returns the message id once Redis has accepted it."""
+        message = self._message(trigger)
         try:
             self.broker.enqueue(message, delay=delay_ms)
         except (redis.RedisError, OSError) as exc:

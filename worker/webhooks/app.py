@@ -5,8 +5,10 @@ hands its readiness check over as ``app.state.readiness`` (a :data:`worker.admin
 :func:`create_app` is the one factory: ``autoclock webhooks``, ``autoclock run`` and the
 tests call it. Cheap checks answer before the body is read (404 unknown source, 415 not
 JSON, 413 a ``Content-Length`` over ``AUTOCLOCK_WEBHOOK_MAX_BODY``); the body is then read
-with the same cap enforced on the streamed bytes, and the blocking work (Redis, the broker)
-runs in a worker thread through :class:`~worker.webhooks.receiver.Receiver`.
+with the same cap enforced on the streamed bytes, and
+:meth:`~worker.webhooks.receiver.Receiver.handle_async` decides, on the event loop with an
+asyncio Redis client (one round trip for a scan; see the receiver for what still goes to a
+worker thread).
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from collections.abc import Callable, Sequence
 
 import redis
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -112,34 +113,30 @@ def create_app(
         source = receiver.source(name)
         if source is None:
             return _respond(
-                await run_in_threadpool(
-                    receiver.reject, 404, f"unknown source {name[:80]!r}", name[:80]
-                )
+                await receiver.reject_async(404, f"unknown source {name[:80]!r}", name[:80])
             )
         content_type = request.headers.get("content-type", "")
         if not is_json_media_type(content_type):
             reason = f"content type must be application/json, got {content_type[:60]!r}"
-            return _respond(await run_in_threadpool(receiver.reject, 415, reason, name))
+            return _respond(await receiver.reject_async(415, reason, name))
         declared = request.headers.get("content-length")
         if declared is not None:
             length = ascii_int(declared.strip(), max_digits=20)
             if length is None:
-                return _respond(
-                    await run_in_threadpool(receiver.reject, 400, "invalid Content-Length", name)
-                )
+                return _respond(await receiver.reject_async(400, "invalid Content-Length", name))
             if length > max_body:
                 reason = f"body too large: {length} bytes (limit {max_body})"
-                return _respond(await run_in_threadpool(receiver.reject, 413, reason, name))
+                return _respond(await receiver.reject_async(413, reason, name))
         body = bytearray()
         try:
             async for chunk in request.stream():
                 body += chunk
                 if len(body) > max_body:
                     reason = f"body too large: over {max_body} bytes"
-                    return _respond(await run_in_threadpool(receiver.reject, 413, reason, name))
+                    return _respond(await receiver.reject_async(413, reason, name))
         except ClientDisconnect:
             return Response(status_code=400)
-        answer = await run_in_threadpool(receiver.handle, source, bytes(body), request.headers)
+        answer = await receiver.handle_async(source, bytes(body), request.headers)
         return _respond(answer)
 
     def readiness() -> Health:

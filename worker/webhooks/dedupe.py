@@ -7,6 +7,10 @@ the same id is a duplicate. If the enqueue fails the claim is *released*, so the
 retry is processed; if even the release cannot reach Redis, the pending claim expires by
 itself after ``pending_ttl_s``. A delivery that finds a *pending* claim (the same event in
 flight right now) is told to retry later (503), never acknowledged.
+
+The receiver's one-round-trip path (:mod:`worker.webhooks.accept`) needs no pending state:
+it checks the same keys, enqueues and writes ``done:<kind>`` in one atomic script. Both paths
+share these keys and values, so each sees the other's claims.
 """
 
 from __future__ import annotations
@@ -20,7 +24,12 @@ import redis
 
 from worker.store import Keys
 
-__all__ = ["Claim", "ClaimState", "Dedupe"]
+__all__ = ["DONE", "PENDING_PREFIX", "Claim", "ClaimState", "Dedupe"]
+
+#: The value of a committed claim (the hot path appends ``:<kind>``), and the prefix of a
+#: pending one (a token follows). Any value that is not pending is a duplicate.
+DONE = "done"
+PENDING_PREFIX = "pending:"
 
 _CLAIM = """
 for i, key in ipairs(KEYS) do
@@ -71,22 +80,26 @@ class Dedupe:
     def _key(self, source: str, event_id: str) -> str:
         return self.keys("webhooks", "seen", source, event_id)
 
+    def keys_for(self, source: str, event_ids: Sequence[str]) -> tuple[str, ...]:
+        """The claim keys of one delivery's ids (each once, in order)."""
+        return tuple(dict.fromkeys(self._key(source, i) for i in event_ids))
+
     def claim(self, source: str, event_ids: Sequence[str]) -> Claim:
         """Claim every id of one delivery; raises ``redis.RedisError`` when Redis is down."""
-        keys = tuple(dict.fromkeys(self._key(source, i) for i in event_ids))
-        token = "pending:" + secrets.token_hex(8)
+        keys = self.keys_for(source, event_ids)
+        token = PENDING_PREFIX + secrets.token_hex(8)
         seen = self._claim(keys=list(keys), args=[token, self.pending_ttl_s * 1000])
         if seen is None:
             return Claim(ClaimState.CLAIMED, keys, token)
         text = seen.decode() if isinstance(seen, bytes) else str(seen)
-        state = ClaimState.IN_FLIGHT if text.startswith("pending:") else ClaimState.DUPLICATE
+        state = ClaimState.IN_FLIGHT if text.startswith(PENDING_PREFIX) else ClaimState.DUPLICATE
         return Claim(state, keys, token)
 
     def commit(self, claim: Claim) -> None:
         """Mark the ids done for ``ttl_s`` seconds."""
         pipe = self.client.pipeline()
         for key in claim.keys:
-            pipe.set(key, "done", ex=self.ttl_s)
+            pipe.set(key, DONE, ex=self.ttl_s)
         pipe.execute()
 
     def release(self, claim: Claim) -> bool:

@@ -32,38 +32,52 @@ from worker.rules.schema import WebhookSource
 from worker.store import Keys
 from worker.webhooks.events import Scan
 
-__all__ = ["DirectionDecision", "DirectionPolicy", "door_direction"]
+__all__ = [
+    "DIRECTION_LUA",
+    "DirectionDecision",
+    "DirectionInputs",
+    "DirectionPolicy",
+    "door_direction",
+]
 
 #: How long the per-person day and debounce records are kept (seconds).
 STATE_TTL_S = 2 * 86_400
 
-_STATE = """
-local t = tonumber(ARGV[1])
-local id = ARGV[2]
-local window = tonumber(ARGV[3])
-local ttl = tonumber(ARGV[4])
-local last = redis.call('GET', KEYS[1])
-local update = true
-if last then
-  local sep = string.find(last, '|', 1, true)
-  local lt = tonumber(string.sub(last, 1, sep - 1))
-  local lid = string.sub(last, sep + 1)
-  if lid ~= id then
-    if window > 0 and math.abs(t - lt) < window then return {'debounced', lid} end
-    if t < lt then update = false end
+#: Lua: ``direction(debounce_key, day_key, t_ms_text, event_id, window_ms, ttl_s)`` → a
+#: verdict: ``{'debounced', id}`` (the scan that opened the window), ``{'first', id}`` (the
+#: day's first scan) or ``{'later', id}`` (the day's first scan). Shared by :data:`_STATE`
+#: and the receiver's one-round-trip script (:mod:`worker.webhooks.accept`).
+DIRECTION_LUA = """
+local function direction(debounce_key, day_key, t_text, id, window, ttl)
+  local t = tonumber(t_text)
+  local last = redis.call('GET', debounce_key)
+  local update = true
+  if last then
+    local sep = string.find(last, '|', 1, true)
+    local lt = tonumber(string.sub(last, 1, sep - 1))
+    local lid = string.sub(last, sep + 1)
+    if lid ~= id then
+      if window > 0 and math.abs(t - lt) < window then return {'debounced', lid} end
+      if t < lt then update = false end
+    end
   end
+  if update then redis.call('SET', debounce_key, t_text .. '|' .. id, 'EX', ttl) end
+  local first = redis.call('GET', day_key)
+  if first then
+    local sep = string.find(first, '|', 1, true)
+    local ft = tonumber(string.sub(first, 1, sep - 1))
+    local fid = string.sub(first, sep + 1)
+    if fid ~= id and t >= ft then return {'later', fid} end
+  end
+  redis.call('SET', day_key, t_text .. '|' .. id, 'EX', ttl)
+  return {'first', id}
 end
-if update then redis.call('SET', KEYS[1], ARGV[1] .. '|' .. id, 'EX', ttl) end
-local first = redis.call('GET', KEYS[2])
-if first then
-  local sep = string.find(first, '|', 1, true)
-  local ft = tonumber(string.sub(first, 1, sep - 1))
-  local fid = string.sub(first, sep + 1)
-  if fid ~= id and t >= ft then return {'later', fid} end
-end
-redis.call('SET', KEYS[2], ARGV[1] .. '|' .. id, 'EX', ttl)
-return {'first', id}
 """
+
+_STATE = (
+    DIRECTION_LUA
+    + "return direction(KEYS[1], KEYS[2], ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]))"
+)
 
 
 @dataclass(frozen=True)
@@ -91,6 +105,46 @@ def door_direction(source: WebhookSource, scan: Scan) -> tuple[str | None, str]:
     return source.default_direction, f"door {label!r} uses default_direction"
 
 
+@dataclass(frozen=True)
+class DirectionInputs:
+    """What deciding one scan needs from Redis (the script's keys and arguments), and how
+    to read its verdict: :meth:`decision`."""
+
+    door: str | None
+    why: str
+    keys: tuple[str, str]
+    args: tuple[int, str, int, int]
+    local_day: str
+    zone: str
+    debounce: timedelta
+    reported: str | None
+
+    @property
+    def fixed(self) -> bool:
+        """Whether the direction is known before the verdict (only debounce can change it)."""
+        return self.reported is not None or self.door in ("in", "out")
+
+    def decision(self, verdict: str, other: str) -> DirectionDecision:
+        """The decision for the script's ``verdict`` (``other``: the id it names)."""
+        if verdict == "debounced":
+            return DirectionDecision(
+                None, f"debounced: within {self.debounce} of scan {other!r}", debounced=True
+            )
+        if self.reported is not None:
+            return DirectionDecision(_KIND[self.reported], f"vendor reported {self.reported}")
+        if self.door in ("in", "out"):
+            return DirectionDecision(_KIND[self.door], self.why)
+        if verdict == "first":
+            return DirectionDecision(
+                TriggerKind.BADGE_IN,
+                f"{self.why} (both): first scan of {self.local_day} ({self.zone})",
+            )
+        return DirectionDecision(
+            TriggerKind.BADGE_OUT,
+            f"{self.why} (both): a later scan on {self.local_day} ({self.zone})",
+        )
+
+
 class DirectionPolicy:
     """Decides in/out per scan, keeping first-scan-of-day and debounce state in Redis."""
 
@@ -99,6 +153,34 @@ class DirectionPolicy:
         self.keys = keys
         self.default_zone = default_zone
         self._state = client.register_script(_STATE)
+
+    def inputs(
+        self,
+        source: WebhookSource,
+        scan: Scan,
+        *,
+        person_key: str,
+        zone: str | None,
+    ) -> DirectionInputs:
+        """Everything about one scan's direction that needs no Redis."""
+        door, why = door_direction(source, scan)
+        tz = _zone(zone) or _zone(scan.zone) or ZoneInfo(self.default_zone)
+        local_day = scan.occurred_at.astimezone(tz).date().isoformat()
+        window_ms = int(source.debounce / timedelta(milliseconds=1))
+        t_ms = int(scan.occurred_at.timestamp() * 1000)
+        return DirectionInputs(
+            door=door,
+            why=why,
+            keys=(
+                self.keys("webhooks", "debounce", source.name, person_key),
+                self.keys("webhooks", "day", person_key, local_day),
+            ),
+            args=(t_ms, scan.event_id, window_ms, STATE_TTL_S),
+            local_day=local_day,
+            zone=tz.key,
+            debounce=source.debounce,
+            reported=scan.direction,
+        )
 
     def decide(
         self,
@@ -109,38 +191,11 @@ class DirectionPolicy:
         zone: str | None,
     ) -> DirectionDecision:
         """Decide one scan; raises ``redis.RedisError`` when Redis is down."""
-        door, why = door_direction(source, scan)
-        if door is None:
-            return DirectionDecision(None, why)
-        tz = _zone(zone) or _zone(scan.zone) or ZoneInfo(self.default_zone)
-        local_day = scan.occurred_at.astimezone(tz).date().isoformat()
-        window_ms = int(source.debounce / timedelta(milliseconds=1))
-        t_ms = int(scan.occurred_at.timestamp() * 1000)
-        result = self._state(
-            keys=[
-                self.keys("webhooks", "debounce", source.name, person_key),
-                self.keys("webhooks", "day", person_key, local_day),
-            ],
-            args=[t_ms, scan.event_id, window_ms, STATE_TTL_S],
-        )
-        verdict = _text(result[0])
-        if verdict == "debounced":
-            return DirectionDecision(
-                None,
-                f"debounced: within {source.debounce} of scan {_text(result[1])!r}",
-                debounced=True,
-            )
-        if scan.direction is not None:
-            return DirectionDecision(_KIND[scan.direction], f"vendor reported {scan.direction}")
-        if door in ("in", "out"):
-            return DirectionDecision(_KIND[door], why)
-        if verdict == "first":
-            return DirectionDecision(
-                TriggerKind.BADGE_IN, f"{why} (both): first scan of {local_day} ({tz.key})"
-            )
-        return DirectionDecision(
-            TriggerKind.BADGE_OUT, f"{why} (both): a later scan on {local_day} ({tz.key})"
-        )
+        inputs = self.inputs(source, scan, person_key=person_key, zone=zone)
+        if inputs.door is None:
+            return DirectionDecision(None, inputs.why)
+        result = self._state(keys=list(inputs.keys), args=list(inputs.args))
+        return inputs.decision(_text(result[0]), _text(result[1]))
 
 
 _KIND = {"in": TriggerKind.BADGE_IN, "out": TriggerKind.BADGE_OUT}

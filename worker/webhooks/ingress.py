@@ -15,11 +15,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import redis
+import redis.asyncio
 
 from worker.logs import get_logger
 from worker.store import Keys
 
-__all__ = ["IngressEntry", "IngressLog"]
+__all__ = ["IngressEntry", "IngressLog", "entry_fields", "log_entry"]
 
 log = get_logger(__name__)
 
@@ -38,6 +39,20 @@ class IngressEntry:
     """Receipt time, Unix seconds."""
 
 
+def entry_fields(entry: IngressEntry) -> dict[str, str]:
+    """The stream entry's fields: every field as text (at most 500 characters), in order."""
+    fields = {k: str(v)[:500] for k, v in asdict(entry).items()}
+    if not entry.at:
+        fields["at"] = f"{time.time():.3f}"
+    return fields
+
+
+def log_entry(fields: dict[str, str]) -> None:
+    """The structlog line of one entry (a warning for a 5xx): the record Redis cannot lose."""
+    level = "warning" if int(fields["status"]) >= 500 else "info"
+    getattr(log, level)("webhook", **{k: v for k, v in fields.items() if v and k != "at"})
+
+
 class IngressLog:
     """Append to and read the capped ingress stream."""
 
@@ -49,16 +64,24 @@ class IngressLog:
     def record(self, entry: IngressEntry, *, stream: bool = True) -> None:
         """Log ``entry`` and append it to the stream (best effort when Redis is down; not at
         all with ``stream=False``, when Redis just failed)."""
-        fields = {k: str(v)[:500] for k, v in asdict(entry).items()}
-        if not entry.at:
-            fields["at"] = f"{time.time():.3f}"
-        level = "warning" if entry.status >= 500 else "info"
-        getattr(log, level)("webhook", **{k: v for k, v in fields.items() if v and k != "at"})
+        fields = entry_fields(entry)
+        log_entry(fields)
         # best effort: while Redis is away the structlog line above is the record
         if not stream:
             return
         with contextlib.suppress(redis.RedisError, OSError):
             self.client.xadd(self.key, fields, maxlen=self.maxlen, approximate=True)  # type: ignore[arg-type]
+
+    async def record_async(
+        self, client: redis.asyncio.Redis, entry: IngressEntry, *, stream: bool = True
+    ) -> None:
+        """:meth:`record` on the event loop, through an asyncio ``client``."""
+        fields = entry_fields(entry)
+        log_entry(fields)
+        if not stream:
+            return
+        with contextlib.suppress(redis.RedisError, OSError):
+            await client.xadd(self.key, fields, maxlen=self.maxlen, approximate=True)  # type: ignore[arg-type]
 
     def tail(self, count: int = 20) -> list[dict[str, Any]]:
         """The newest ``count`` entries, oldest first."""

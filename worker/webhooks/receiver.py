@@ -1,26 +1,37 @@
 """The decision for one webhook delivery, from raw bytes to an answer (status + JSON body).
 
-Blocking (Redis and the broker are synchronous): the ASGI app runs :meth:`Receiver.handle`
-in a worker thread. The order of work for a presence scan:
-
-verify + parse (adapter) → door configured? → claim the event id(s) → direction and
-debounce → enqueue the trigger → commit the claim → **202**.
+Two paths with the same rules and answers. The **hot path** (:meth:`Receiver.handle_async`)
+runs on the event loop: verify + parse (adapter) → door configured? → one atomic Redis
+script (:mod:`.accept`: claim, direction, enqueue, commit, ingress entry) → **202**. The
+**general path** (:meth:`Receiver.handle`) is blocking and runs in a worker thread: claim
+the event id(s) → direction and debounce → enqueue the trigger → commit the claim → 202. It
+serves what the script cannot: WebWork tracker changes, bodies over
+:data:`INLINE_BODY_MAX` (parsed off the loop), a trigger the model refuses (answered as
+before), and a queue whose ``enqueue`` is not the plain Redis one (:attr:`TriggerQueue.
+scriptable`).
 
 A duplicate (claim already committed) is answered 200 with no new trigger. Anything that
-cannot reach Redis is answered 503 with ``Retry-After``, and the claim is released so the
-vendor's retry goes through: a 2xx is never given for a trigger that was not enqueued.
+cannot reach Redis is answered 503 with ``Retry-After``, and nothing stays claimed (the
+script ran whole or not at all; the general path releases its claim), so the vendor's retry
+goes through: a 2xx is never given for a trigger that was not enqueued.
 """
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import redis
+import redis.asyncio
 from pydantic import ValidationError
+from redis.commands.core import AsyncScript
+from starlette.concurrency import run_in_threadpool
 
 from worker.errors import QueueUnavailable
 from worker.logs import get_logger
@@ -31,14 +42,16 @@ from worker.pipeline.broker import TriggerQueue
 from worker.pipeline.state import TrackerState
 from worker.rules.schema import SourcesFile, WebhookSource
 from worker.settings import Settings, webhook_secret_env
-from worker.store import Keys, fail_fast
+from worker.store import Keys, async_fail_fast, fail_fast, same_server
+from worker.webhooks.accept import ACCEPT_LUA, Entry, Variant, Verdict, accept
 from worker.webhooks.adapters import ADAPTERS
 from worker.webhooks.dedupe import Claim, ClaimState, Dedupe
-from worker.webhooks.direction import DirectionPolicy, door_direction
+from worker.webhooks.direction import DirectionInputs, DirectionPolicy, door_direction
 from worker.webhooks.events import Delivery, Ignored, Reject, Scan, TrackerChange
 from worker.webhooks.ingress import IngressEntry, IngressLog
 
 __all__ = [
+    "INLINE_BODY_MAX",
     "RETRY_AFTER_S",
     "Answer",
     "DirectoryLike",
@@ -53,6 +66,23 @@ log = get_logger(__name__)
 #: Seconds a sender is asked to wait after a 503.
 RETRY_AFTER_S = 5
 _REDIS_ERRORS = (redis.RedisError, OSError)
+
+#: Bodies up to this many bytes are verified and parsed on the event loop (tens of
+#: microseconds); a larger one is handled in a worker thread, so that parsing it does not
+#: hold up the other requests.
+INLINE_BODY_MAX = 64 * 1024
+
+#: How many triggers whose script failed (its reply may have been lost) are remembered, so
+#: that their retry is answered 202 (see :meth:`Receiver._settle`).
+UNSETTLED_MAX = 10_000
+
+
+@dataclass(frozen=True)
+class _LoopRedis:
+    """The asyncio client (and its loaded script) of one event loop."""
+
+    client: redis.asyncio.Redis
+    accept: AsyncScript
 
 
 class PersonLike(Protocol):
@@ -100,6 +130,14 @@ class Receiver:
         self._secrets = secrets or (
             lambda name: [s.get_secret_value() for s in settings.webhook_secrets(name)]
         )
+        self._origin = client
+        # the hot path writes the trigger itself, so only into the broker's own Redis, and
+        # only when enqueue is the plain one (a subclass's must be called as it is)
+        self.direct = queue.scriptable and same_server(client, queue.broker.client)
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopRedis | None]
+        self._loops = weakref.WeakKeyDictionary()
+        self._unsettled: dict[str, dict[str, str]] = {}
+        self._unsettled_lock = threading.Lock()
         client = fail_fast(client)
         self.client = client
         self.dedupe = Dedupe(client, keys, ttl_s=settings.dedupe_ttl_s)
@@ -128,10 +166,16 @@ class Receiver:
         self.metrics.webhook_request(source if source in self.sources else None, "rejected", status)
         return Answer(status, {"error": reason}, dict(extra))
 
-    def handle(self, source: WebhookSource, body: bytes, headers: Mapping[str, str]) -> Answer:
-        """Verify, parse and act on one delivery to ``source``."""
-        now = self.clock()
-        delivery = Delivery(
+    async def reject_async(self, status: int, reason: str, source: str, **extra: str) -> Answer:
+        """:meth:`reject` on the event loop."""
+        entry = IngressEntry("rejected", status, reason, source, at=self.clock())
+        self.metrics.webhook_request(source if source in self.sources else None, "rejected", status)
+        return await self._record_async(entry, Answer(status, {"error": reason}, dict(extra)))
+
+    def _delivery(
+        self, source: WebhookSource, body: bytes, headers: Mapping[str, str], now: float
+    ) -> Delivery:
+        return Delivery(
             body=body,
             headers={k.lower(): v for k, v in headers.items()},
             secrets=self.secrets_for(source.name),
@@ -142,6 +186,42 @@ class Receiver:
             secret_env=webhook_secret_env(source.name),
             spec=source,
         )
+
+    async def handle_async(
+        self, source: WebhookSource, body: bytes, headers: Mapping[str, str]
+    ) -> Answer:
+        """:meth:`handle` on the event loop: a scan in one Redis round trip, no thread; what
+        the hot path does not serve (see the module docstring) goes to :meth:`handle`'s
+        path in a worker thread."""
+        if len(body) > INLINE_BODY_MAX or self._redis() is None:
+            return await run_in_threadpool(self.handle, source, body, headers)
+        now = self.clock()
+        delivery = self._delivery(source, body, headers, now)
+        try:
+            try:
+                parsed = ADAPTERS[source.vendor](delivery)
+            except Reject as exc:
+                return await self._record_async(
+                    *self._decided(now, source, "rejected", exc.status, exc.reason)
+                )
+            if isinstance(parsed, Ignored):
+                return await self._record_async(
+                    *self._decided(now, source, "ignored", 200, parsed.reason, parsed.event_id)
+                )
+            if isinstance(parsed, TrackerChange):
+                return await run_in_threadpool(self._tracker, now, source, parsed)
+            if not self.direct:
+                return await run_in_threadpool(self._scan, now, source, parsed)
+            return await self._scan_async(now, source, parsed)
+        except Exception as exc:  # a bug, not the sender's fault: still one recorded answer
+            log.exception("webhook.internal_error", source=source.name)
+            reason = f"internal error ({type(exc).__name__}); the delivery was not processed"
+            return await self._record_async(*self._decided(now, source, "error", 500, reason))
+
+    def handle(self, source: WebhookSource, body: bytes, headers: Mapping[str, str]) -> Answer:
+        """Verify, parse and act on one delivery to ``source`` (blocking: the general path)."""
+        now = self.clock()
+        delivery = self._delivery(source, body, headers, now)
         try:
             try:
                 parsed = ADAPTERS[source.vendor](delivery)
@@ -174,21 +254,162 @@ class Receiver:
                 now, source, "duplicate", 200, "event already received", scan.event_id
             )
         if claim.state is ClaimState.IN_FLIGHT:
-            return self._answer(
-                now,
-                source,
-                "unavailable",
-                503,
-                "the same event is being processed; retry",
-                scan.event_id,
-                headers={"Retry-After": str(RETRY_AFTER_S)},
-            )
+            return self._record(*self._in_flight(now, source, scan))
         try:
             return self._claimed(now, source, scan, claim, person, person_key)
         except BaseException:
             # whatever went wrong, a pending claim must not turn the vendor's retries into 503s
             self.dedupe.release(claim)
             raise
+
+    async def _scan_async(self, now: float, source: WebhookSource, scan: Scan) -> Answer:
+        """A scan in one atomic script (:mod:`.accept`); the same answers as :meth:`_scan`."""
+        door, why = door_direction(source, scan)
+        if door is None:
+            return await self._record_async(
+                *self._decided(now, source, "ignored", 200, why, scan.event_id)
+            )
+        person = self._resolve(scan.subject, source.name)
+        inputs = self.policy.inputs(
+            source,
+            scan,
+            person_key=self._person_key(source, scan, person),
+            zone=_person_zone(person),
+        )
+        email = person.email if person is not None else None
+        try:
+            trigger, variants = self._variants(source, scan, inputs, email, now)
+        except ValidationError:
+            # rare (values a trigger cannot hold): the general path answers it as it always did
+            return await run_in_threadpool(self._scan, now, source, scan)
+        loop_redis = self._redis()
+        assert loop_redis is not None  # handle_async checked it
+        try:
+            result = await accept(
+                loop_redis.accept,
+                claim_keys=self.dedupe.keys_for(source.name, [scan.event_id, *scan.extra_ids]),
+                direction=inputs,
+                queue_keys=self.queue.keys,
+                ingress_key=self.ingress.key,
+                ingress_maxlen=self.ingress.maxlen,
+                done_ttl_s=self.dedupe.ttl_s,
+                variants=variants,
+                entry=Entry(
+                    source.name[:500],
+                    scan.event_id[:500],
+                    trigger.id[:500],
+                    trigger.subject[:500],
+                    str(now),
+                ),
+            )
+        except _REDIS_ERRORS as exc:
+            self._unsettle(trigger.id, variants)
+            return await self._record_async(*self._unavailable_decided(now, source, scan, exc))
+        if result.verdict is Verdict.DUPLICATE:
+            settled = self._settle(trigger.id, result.direction)
+            if settled is not None:
+                entry, answer = self._decided(
+                    now,
+                    source,
+                    "accepted",
+                    202,
+                    settled[1],
+                    scan.event_id,
+                    trigger_id=trigger.id,
+                    kind=settled[0],
+                    subject=trigger.subject,
+                )
+                # the script that enqueued it wrote its ingress entry
+                return await self._record_async(entry, answer, stream=False)
+            decided = self._decided(
+                now, source, "duplicate", 200, "event already received", scan.event_id
+            )
+        elif result.verdict is Verdict.IN_FLIGHT:
+            decided = self._in_flight(now, source, scan)
+        elif result.verdict is Verdict.DEBOUNCED:
+            reason = inputs.decision("debounced", result.direction).reason
+            decided = self._decided(now, source, "ignored", 200, reason, scan.event_id)
+        else:
+            chosen = variants[-1] if result.direction == "later" else variants[0]
+            entry, answer = self._decided(
+                now,
+                source,
+                "accepted",
+                202,
+                chosen.reason,
+                scan.event_id,
+                trigger_id=trigger.id,
+                kind=chosen.kind,
+                subject=trigger.subject,
+            )
+            return await self._record_async(entry, answer, stream=False)  # the script wrote it
+        return await self._record_async(*decided)
+
+    def _variants(
+        self,
+        source: WebhookSource,
+        scan: Scan,
+        inputs: DirectionInputs,
+        email: str | None,
+        now: float,
+    ) -> tuple[Trigger, tuple[Variant] | tuple[Variant, Variant]]:
+        """The scan's trigger for each verdict the script may reach: one when the direction
+        is fixed, else the ``first`` (in) and ``later`` (out) ones; raises
+        :class:`pydantic.ValidationError` for values a trigger cannot hold."""
+        verdicts = ("first",) if inputs.fixed else ("first", "later")
+        built: list[Variant] = []
+        trigger: Trigger | None = None
+        for verdict in verdicts:
+            decision = inputs.decision(verdict, "")
+            assert decision.kind is not None
+            trigger = scan_trigger(source, scan, decision.kind, decision.reason, email, now)
+            built.append(Variant(self.queue.encode(trigger), decision.reason, decision.kind.value))
+        assert trigger is not None
+        if len(built) == 1:
+            return trigger, (built[0],)
+        return trigger, (built[0], built[1])
+
+    def _unsettle(self, trigger_id: str, variants: tuple[Variant, ...]) -> None:
+        """Remember a trigger whose script failed: it may have run with its reply lost."""
+        with self._unsettled_lock:
+            self._unsettled.pop(trigger_id, None)
+            self._unsettled[trigger_id] = {v.kind: v.reason for v in variants}
+            while len(self._unsettled) > UNSETTLED_MAX:
+                del self._unsettled[next(iter(self._unsettled))]
+
+    def _settle(self, trigger_id: str, committed: str) -> tuple[str, str] | None:
+        """A duplicate of a trigger this receiver answered 503 for when its script failed: if
+        that script had in fact run (its reply lost as Redis stopped), the ids are committed
+        with the enqueued kind, and this retry is the acceptance the vendor is owed: 202, the
+        trigger queued once: its (kind, reason). None for an ordinary duplicate."""
+        if trigger_id not in self._unsettled:
+            return None
+        with self._unsettled_lock:
+            reasons = self._unsettled.pop(trigger_id, None)
+        kind = committed.partition(":")[2]
+        if reasons is None or kind not in reasons:
+            return None
+        return kind, reasons[kind]
+
+    def _redis(self) -> _LoopRedis | None:
+        """The running loop's asyncio client (made on first use; None if this kind of
+        connection has no asyncio counterpart: then every request takes the general path)."""
+        loop = asyncio.get_running_loop()
+        try:
+            return self._loops[loop]
+        except KeyError:
+            pass
+        try:
+            # no blind resend of the script: a dropped connection may have lost the reply of
+            # a script that ran (a 503 then, settled by the vendor's retry)
+            client = async_fail_fast(self._origin, retries=0)
+        except ValueError as exc:
+            log.warning("webhook.no_async_redis", reason=str(exc))
+            found: _LoopRedis | None = None
+        else:
+            found = _LoopRedis(client, client.register_script(ACCEPT_LUA))
+        self._loops[loop] = found
+        return found
 
     def _claimed(
         self,
@@ -331,6 +552,35 @@ class Receiver:
 
     # ------------------------------------------------------------------ answers
 
+    def _in_flight(
+        self, now: float, source: WebhookSource, scan: Scan
+    ) -> tuple[IngressEntry, Answer]:
+        return self._decided(
+            now,
+            source,
+            "unavailable",
+            503,
+            "the same event is being processed; retry",
+            scan.event_id,
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+
+    def _unavailable_decided(
+        self, now: float, source: WebhookSource, scan: Scan, exc: BaseException
+    ) -> tuple[IngressEntry, Answer, bool]:
+        """The 503 for a Redis failure, and ``False``: Redis just failed, so the log line is
+        the record (no stream write), and the answer goes out at once."""
+        entry, answer = self._decided(
+            now,
+            source,
+            "unavailable",
+            503,
+            f"queue unavailable ({type(exc).__name__}); retry later",
+            scan.event_id,
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+        return entry, answer, False
+
     def _unavailable(
         self, now: float, source: WebhookSource, event_id: str | None, exc: BaseException
     ) -> Answer:
@@ -361,30 +611,70 @@ class Receiver:
         headers: dict[str, str] | None = None,
         stream: bool = True,
     ) -> Answer:
-        self.ingress.record(
-            IngressEntry(
-                decision,
-                status,
-                reason,
-                source.name,
-                event_id or "",
-                trigger_id,
-                kind,
-                subject,
-                at=now,
-            ),
-            stream=stream,
+        entry, answer = self._decided(
+            now,
+            source,
+            decision,
+            status,
+            reason,
+            event_id,
+            trigger_id=trigger_id,
+            kind=kind,
+            subject=subject,
+            headers=headers,
+        )
+        return self._record(entry, answer, stream)
+
+    def _record(self, entry: IngressEntry, answer: Answer, stream: bool = True) -> Answer:
+        self.ingress.record(entry, stream=stream)
+        return answer
+
+    async def _record_async(
+        self, entry: IngressEntry, answer: Answer, stream: bool = True
+    ) -> Answer:
+        loop_redis = self._redis()
+        if loop_redis is None:
+            await run_in_threadpool(self._record, entry, answer, stream)
+        else:
+            await self.ingress.record_async(loop_redis.client, entry, stream=stream)
+        return answer
+
+    def _decided(
+        self,
+        now: float,
+        source: WebhookSource,
+        decision: str,
+        status: int,
+        reason: str,
+        event_id: str | None = None,
+        *,
+        trigger_id: str = "",
+        kind: str = "",
+        subject: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> tuple[IngressEntry, Answer]:
+        """The ingress entry and the answer of one decision (counted in the metrics)."""
+        entry = IngressEntry(
+            decision,
+            status,
+            reason,
+            source.name,
+            event_id or "",
+            trigger_id,
+            kind,
+            subject,
+            at=now,
         )
         self.metrics.webhook_request(source.name, decision, status)
         if status >= 400:
-            return Answer(status, {"error": reason}, headers or {})
+            return entry, Answer(status, {"error": reason}, headers or {})
         body: dict[str, Any] = {"status": decision, "reason": reason}
         if event_id:
             body["event_id"] = event_id
         if trigger_id:
             body["trigger_id"] = trigger_id
             body["kind"] = kind
-        return Answer(status, body, headers or {})
+        return entry, Answer(status, body, headers or {})
 
 
 def scan_trigger(
