@@ -175,7 +175,12 @@ class Action(BaseModel):
         """Stable idempotency key: one trigger and one person make at most one action, so the
         verb is deliberately not part of it (a second decision is a duplicate, not an effect).
         """
-        raw = f"{self.trigger.id}\x1f{self.person}"
+        return self.key_of(self.trigger.id, self.person)
+
+    @staticmethod
+    def key_of(trigger_id: str, person: str) -> str:
+        """:attr:`key` of the action of ``person`` for ``trigger_id``."""
+        raw = f"{trigger_id}\x1f{person}"
         return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 

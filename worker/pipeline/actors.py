@@ -46,11 +46,13 @@ from worker.models import (
     clamp_future,
     clamp_note,
 )
+from worker.pipeline.atomic import Snapshot, SnapshotFacts
 from worker.pipeline.broker import ACTIONS_QUEUE, APPLY_ACTION, EVALUATE_TRIGGER, TRIGGERS_QUEUE
 from worker.pipeline.context import CONFIRM_WAIT_MS, Context
-from worker.pipeline.ledger import Refusal
+from worker.pipeline.ledger import Refusal, finished_of, in_flight_of, refusal_of
 from worker.pipeline.limiter import SHORT_WAIT_MS
 from worker.pipeline.middleware import LogContext
+from worker.rules.directory import Person
 from worker.rules.evaluate import Decision, evaluate
 from worker.rules.ruleset import Ruleset
 
@@ -83,8 +85,6 @@ ACTOR_OPTIONS: dict[str, Any] = {
 LOCK_RETRY_MS = 150
 #: Redis unreachable in the middle of a message: retry after this long (ms), jittered.
 REDIS_RETRY_MS = 1_000
-#: How long a decision is kept for a redelivery of its evaluation: as long as a message lives.
-DECISION_TTL_S = ACTOR_OPTIONS["max_age"] // 1000
 #: How long an actor thread waits for a lost Redis before asking for its retry (s).
 REDIS_WAIT_S = 60  # well within the actors' 120 s time limit
 
@@ -116,8 +116,9 @@ def _jitter(ms: float) -> int:
     return max(1, int(ms * random.uniform(0.75, 1.25)))  # noqa: S311 - jitter, not crypto
 
 
-def send_action(broker: RedisBroker, action: Action) -> None:
-    """Enqueue ``action`` for ``apply_action`` (by name: no actor object needed)."""
+def send_action(broker: RedisBroker, action: Action, *, delay: int | None = None) -> None:
+    """Enqueue ``action`` for ``apply_action`` (by name: no actor object needed), after
+    ``delay`` ms if given."""
     broker.enqueue(
         dramatiq.Message(
             queue_name=ACTIONS_QUEUE,
@@ -125,7 +126,8 @@ def send_action(broker: RedisBroker, action: Action) -> None:
             args=(action.model_dump(mode="json"),),
             kwargs={},
             options={},
-        )
+        ),
+        delay=delay,
     )
 
 
@@ -193,27 +195,42 @@ def _redis_outage_is_a_retry(client: redis.Redis, lost: threading.Event) -> Iter
 
 
 def _evaluate(ctx: Context, broker: RedisBroker, trigger: Trigger, delivery: str) -> None:
+    """Claim, decide and, on the fast path, apply in this same message.
+
+    The person's lock is tried in the same step as the claim (:meth:`Atomic.begin`). Held,
+    the action is applied here (the decision is kept with the claim before any call);
+    otherwise — or once the action has to wait (lock, budget, a pending action, a retry) —
+    the decision is kept and handed to ``apply_action`` as its own message, as before.
+    """
     ruleset = ctx.ruleset  # one version of the rules for the whole evaluation (hot reload)
+    person = ruleset.directory.resolve(trigger.subject, source=trigger.source)
+    local_day = trigger.occurred_at.astimezone(person.zone).date() if person else None
+    snap = ctx.atomic.begin(
+        delivery=delivery,
+        trigger_id=trigger.id,
+        person=person.email if person else None,
+        action_key=Action.key_of(trigger.id, person.email) if person else None,
+        leave_day=local_day,
+    )
+    held = _Held(ctx, person.email if person else "", snap)
 
     def record(result: Result, reason: str, **extra: Any) -> None:
-        ctx.outcomes.record(
-            Outcome.for_trigger(
-                trigger, delivery, result, reason, rules_version=ruleset.version, **extra
-            )
+        outcome = Outcome.for_trigger(
+            trigger, delivery, result, reason, rules_version=ruleset.version, **extra
         )
+        ctx.atomic.end(outcome, token=held.take(), claim=trigger.id)
 
     try:
-        owner = ctx.ledger.claim_trigger(trigger.id, delivery)
-        if owner != delivery:
+        if snap.owner != delivery:
             record(Result.DUPLICATE, "this trigger was already received; no second effect")
             return
-        decided = ctx.db.get(ctx.keys("decision", delivery))
-        if decided is not None:
+        if snap.done:
+            return  # this delivery's outcome is recorded: it was redelivered after the end
+        if snap.decision is not None:
             # redelivered after deciding: resend that decision, never decide again (a new
             # "now" or known state could decide otherwise, and that would be a second effect)
-            send_action(broker, Action.model_validate_json(decided))
+            send_action(broker, Action.model_validate_json(snap.decision))
             return
-        person = ruleset.directory.resolve(trigger.subject, source=trigger.source)
         if person is None:
             record(
                 Result.UNKNOWN_PERSON,
@@ -221,30 +238,21 @@ def _evaluate(ctx: Context, broker: RedisBroker, trigger: Trigger, delivery: str
             )
             return
         now = ctx.clock()
-        pauses = ctx.pauses.all(now)
-        decision = evaluate(trigger, person, ruleset, now=now, facts=ctx.facts, pauses=pauses)
+        pauses = ctx.pauses.kept(snap.pauses or {}, now)
+        facts = SnapshotFacts(ctx.facts, snap, local_day)
+        decision = evaluate(trigger, person, ruleset, now=now, facts=facts, pauses=pauses)
         if decision.paused is not None:
             record(Result.PAUSED, decision.reason, person=person.email)
             return
         if decision.verb is None:
             record(Result.NO_RULE, _why_not(decision), person=person.email)
             return
-        action = Action(
-            trigger=trigger,
-            delivery_id=delivery,
-            person=person.email,
-            user_id=person.user_id,
-            verb=decision.verb,
-            rule=decision.rule or "?",
-            contract_id=decision.contract_id,
-            task_id=decision.task_id,
-            description=decision.description,
-            deadline=trigger.occurred_at + decision.max_delay,
-            reason=decision.reason + clamp_note(trigger),
-            rules_version=ruleset.version,
-        )
-        ctx.db.set(ctx.keys("decision", delivery), action.model_dump_json(), ex=DECISION_TTL_S)
-        send_action(broker, action)
+        action = _action(trigger, delivery, person, decision, ruleset)
+        if held.token is None:  # the person is busy: the action waits as its own message
+            ctx.atomic.keep_decision(trigger.id, delivery, action.model_dump_json())
+            send_action(broker, action)
+            return
+        _Apply(ctx, action, snap=snap, held=held).inline(broker)
     except Backpressure as exc:
         raise dramatiq.Retry("waiting for API budget", delay=exc.delay_ms) from None
     except RateLimited as exc:  # a fact (approved leave) could not be read yet
@@ -258,11 +266,53 @@ def _evaluate(ctx: Context, broker: RedisBroker, trigger: Trigger, delivery: str
             f"could not read the facts the rules need (leave) within the longest deadline a "
             f"rule allows, after {_retries() + 1} tries: {exc}",
         )
-    except redis.RedisError:
-        raise  # not the trigger's fault: retried once Redis answers
+    except (dramatiq.Retry, redis.RedisError):
+        raise  # Redis: not the trigger's fault, retried once Redis answers
     except Exception as exc:
         log.exception("evaluation failed")
         record(Result.FAILED, f"evaluation failed: {type(exc).__name__}: {exc}")
+    finally:
+        held.release()
+
+
+def _action(
+    trigger: Trigger, delivery: str, person: Person, decision: Decision, ruleset: Ruleset
+) -> Action:
+    assert decision.verb is not None
+    return Action(
+        trigger=trigger,
+        delivery_id=delivery,
+        person=person.email,
+        user_id=person.user_id,
+        verb=decision.verb,
+        rule=decision.rule or "?",
+        contract_id=decision.contract_id,
+        task_id=decision.task_id,
+        description=decision.description,
+        deadline=trigger.occurred_at + decision.max_delay,
+        reason=decision.reason + clamp_note(trigger),
+        rules_version=ruleset.version,
+    )
+
+
+class _Held:
+    """The person's lock as :meth:`Atomic.begin` left it: released exactly once, by the
+    final step (:meth:`take`) or else when the message leaves (:meth:`release`)."""
+
+    def __init__(self, ctx: Context, person: str, snap: Snapshot) -> None:
+        self.ctx = ctx
+        self.person = person
+        self.token: str | None = snap.token if snap.locked else None
+
+    def take(self) -> str | None:
+        """The token, for a step that releases the lock itself."""
+        token, self.token = self.token, None
+        return token
+
+    def release(self) -> None:
+        token = self.take()
+        if token is not None:
+            self.ctx.atomic.release(self.person, token)
 
 
 def _retry_facts(ctx: Context, ruleset: Ruleset, trigger: Trigger, exc: Transient) -> None:
@@ -289,16 +339,29 @@ class _Apply:
     """One delivery of one action, from the guards to the recorded outcome.
 
     ``attempts`` on the outcome counts the WebWork calls this action made across all its
-    deliveries: start/stop and the current-data calls that confirmed them.
+    deliveries: start/stop and the current-data calls that confirmed them. The guards judge
+    the snapshot :meth:`Atomic.begin` read under the person's lock.
     """
 
-    def __init__(self, ctx: Context, action: Action) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        action: Action,
+        *,
+        snap: Snapshot | None = None,
+        held: _Held | None = None,
+    ) -> None:
         self.ctx = ctx
         self.action = action
+        self.snap = snap or Snapshot(claim=None, token="")
+        self.held = held or _Held(ctx, action.person, self.snap)
+        self.attempts = self.snap.attempts
+        self.decision: str | None = None
+        """The decision to keep with the claim at the first call (the fast path only)."""
         self.status: int | None = None
         self.latency_ms: float | None = None
         self.api_message: str | None = None
-        self.in_flight = False
+        self.in_flight = in_flight_of(self.snap.mark)
         """An earlier delivery's start/stop may have been applied (its answer was lost)."""
         self.sending = False
         """The start/stop itself is under way (not a current-data call)."""
@@ -308,16 +371,41 @@ class _Apply:
         return self.action.verb.value
 
     def run(self) -> None:
+        """``apply_action``: take the lock and the snapshot, then :meth:`guarded`."""
         ctx, action = self.ctx, self.action
-        if self.already_done():
-            return
-        token = ctx.locks.acquire(action.person)
-        if token is None:
-            raise dramatiq.Retry("person busy", delay=_jitter(LOCK_RETRY_MS))
+        self.snap = ctx.atomic.begin(
+            delivery=action.delivery_id,
+            trigger_id=None,
+            person=action.person,
+            action_key=action.key,
+        )
+        self.held = _Held(ctx, action.person, self.snap)
+        self.attempts, self.in_flight = self.snap.attempts, in_flight_of(self.snap.mark)
         try:
+            if self.already_done():
+                return
+            if self.held.token is None:
+                raise dramatiq.Retry("person busy", delay=_jitter(LOCK_RETRY_MS))
             self.guarded()
         finally:
-            ctx.locks.release(action.person, token)
+            self.held.release()
+
+    def inline(self, broker: RedisBroker) -> None:
+        """The fast path: apply in the evaluation's message, lock and snapshot already held.
+        Whatever would wait (a retry) goes on as ``apply_action`` with that delay instead,
+        its decision kept first."""
+        self.decision = self.action.model_dump_json()
+        try:
+            if self.already_done():
+                return
+            self.guarded()
+        except dramatiq.Retry as retry:
+            if self.decision is not None:
+                self.ctx.atomic.keep_decision(
+                    self.action.trigger.id, self.action.delivery_id, self.decision
+                )
+            self.held.release()
+            send_action(broker, self.action, delay=retry.delay)
 
     def already_done(self) -> bool:
         """Record the outcome of an action that already ended; False if it has not.
@@ -325,7 +413,7 @@ class _Apply:
         Another delivery of the same action is a ``duplicate``. This very delivery (it
         reached the result, then died before recording the outcome) records that result.
         """
-        done = self.ctx.ledger.finished(self.action.key)
+        done = finished_of(self.snap.mark)
         if done is None:
             return False
         result, by = done
@@ -339,9 +427,6 @@ class _Apply:
 
     def guarded(self) -> None:
         """The guards (under the person's lock), then the call; errors map to outcomes."""
-        if self.already_done():
-            return
-        self.in_flight = self.ctx.ledger.in_flight(self.action.key)
         for guard in GUARDS:
             verdict = guard(self)
             if verdict is not None:
@@ -372,7 +457,7 @@ class _Apply:
             self.fail(Result.REJECTED, f"no WebWork member has the email {action.person}")
             return
         workspace = ctx.identity.workspace_id()
-        refusal = ctx.ledger.refused(action.key)
+        refusal = refusal_of(self.snap.mark)
         if refusal is not None:
             self.confirm(refusal, workspace, user_id)
             return
@@ -396,28 +481,51 @@ class _Apply:
         ctx, action = self.ctx, self.action
         if action.user_id is not None:
             return action.user_id
+        if self.snap.user_id is not None:
+            return self.snap.user_id
         person = ctx.ruleset.directory.by_email(action.person)
         if person is not None:
             return ctx.identity.user_id(person)
         return ctx.state.user_id(action.person)
 
     @contextmanager
-    def counted_call(self, *, max_sleep_ms: int = SHORT_WAIT_MS) -> Iterator[None]:
+    def counted_call(
+        self, *, call: bool = False, max_sleep_ms: int = SHORT_WAIT_MS
+    ) -> Iterator[None]:
         """Take the API slot first (no call is counted or marked while waiting for one),
-        then count the call the block makes."""
-        self.ctx.budget.prepay(max_sleep_ms=max_sleep_ms)
+        then count the call the block makes; for the start/stop itself (``call``) mark it in
+        flight and keep the decision in the same step (:meth:`Atomic.prepare`)."""
+        wait = self.prepare(call)
+        if 0 < wait <= max_sleep_ms:  # a round trip through the delay queue costs more
+            time.sleep(wait / 1000)
+            wait = self.prepare(call)
+        if wait > 0:
+            raise Backpressure(wait)
+        self.ctx.budget.paid()
         try:
-            self.ctx.ledger.next_attempt(self.action.key)
             yield
         finally:
             self.ctx.budget.cancel()
 
+    def prepare(self, call: bool) -> int:
+        action = self.action
+        wait, attempts = self.ctx.atomic.prepare(
+            holder=action.key,
+            action_key=action.key,
+            person=action.person,
+            call=call,
+            trigger_id=action.trigger.id,
+            delivery=action.delivery_id,
+            decision=self.decision,
+        )
+        if wait == 0:
+            self.attempts, self.decision = attempts, None
+        return wait
+
     def send(self, workspace: int, user_id: int) -> None:
         """The start/stop itself."""
         ctx, action = self.ctx, self.action
-        with self.counted_call():
-            ctx.state.forget(action.person)  # unknown until this call's result is recorded
-            ctx.ledger.mark_in_flight(action.key, action.person)
+        with self.counted_call(call=True):
             self.sending = True
             if action.verb is Verb.START:
                 reply = ctx.client.start(
@@ -528,7 +636,7 @@ class _Apply:
             # the failure proves nothing was applied: the retry calls again directly,
             # without asking current-data first (see Transient.maybe_applied)
             ctx.ledger.not_in_flight(action.key, action.person)
-        attempts = ctx.ledger.attempts(action.key)
+        attempts = self.attempts
         delay = backoff_ms(attempts, ctx.settings.max_backoff_s)
         left = _ms_until(action.deadline, ctx.clock())
         if left is None or left <= 0:
@@ -563,38 +671,48 @@ class _Apply:
 
     def fail(self, result: Result, reason: str) -> None:
         """A final failure: ledger cleared (a replay may apply), a dead letter, the outcome."""
-        attempts = self.ctx.ledger.attempts(self.action.key)
         self.ctx.ledger.clear(self.action.key, self.action.person)
         self.ctx.dead_letters.add(self.action, result, reason)
-        self.record(result, reason, attempts=attempts)
+        self.record(result, reason)
 
     def finish(
         self, result: Result, reason: str, *, ledger: bool = True, refresh_state: bool = True
     ) -> None:
-        ctx, action = self.ctx, self.action
+        """The final step: known state, ledger mark, outcome, lock, claim (one round trip)."""
+        action = self.action
         tracking = TRACKING_AFTER.get(result)
-        # The known state first: a crash before the ledger's final mark leaves it in flight,
-        # and the redelivery confirms through current-data (never a stale known state).
-        if tracking is not None and refresh_state:
-            ctx.state.set(action.person, tracking=tracking, at=ctx.clock(), source="autoclock")
-        if ledger:
-            applied_at = action.trigger.occurred_at if tracking is not None else None
-            ctx.ledger.finish(action.key, result, action.person, applied_at, action.delivery_id)
-        self.record(result, reason)
+        since = self.ctx.clock()
+        applied_at = action.trigger.occurred_at if tracking is not None else None
+        self.record(
+            result,
+            reason,
+            tracking=(tracking, since) if tracking is not None and refresh_state else None,
+            finish=(action.key, result, applied_at) if ledger else None,
+        )
 
-    def record(self, result: Result, reason: str, *, attempts: int | None = None) -> None:
-        if attempts is None:
-            attempts = self.ctx.ledger.attempts(self.action.key)
-        self.ctx.outcomes.record(
-            Outcome.for_action(
-                self.action,
-                result,
-                reason,
-                http_status=self.status,
-                latency_ms=self.latency_ms,
-                attempts=attempts,
-                api_message=self.api_message,
-            )
+    def record(
+        self,
+        result: Result,
+        reason: str,
+        *,
+        tracking: tuple[bool, datetime] | None = None,
+        finish: tuple[str, Result, datetime | None] | None = None,
+    ) -> None:
+        outcome = Outcome.for_action(
+            self.action,
+            result,
+            reason,
+            http_status=self.status,
+            latency_ms=self.latency_ms,
+            attempts=self.attempts,
+            api_message=self.api_message,
+        )
+        self.ctx.atomic.end(
+            outcome,
+            token=self.held.take(),
+            claim=self.action.trigger.id,
+            tracking=tracking,
+            finish=finish,
         )
 
 
@@ -604,7 +722,7 @@ class _Apply:
 def _another_pending(apply: _Apply) -> Verdict:
     """An earlier action of this person was interrupted mid-call (its worker died, or its
     answer was lost): its effect is unknown until it is redelivered and resolved."""
-    pending = apply.ctx.ledger.pending(apply.action.person)
+    pending = apply.snap.pending
     if pending is not None and pending != apply.action.key:
         raise dramatiq.Retry(
             "an interrupted action of this person is pending", delay=_jitter(PENDING_RETRY_MS)
@@ -620,15 +738,15 @@ def _past_deadline(apply: _Apply, *, force: bool = False) -> Verdict:
         return None
     late = (now - action.trigger.occurred_at).total_seconds()
     reason = f"{late:.0f}s after the trigger, past the rule's deadline; not applied"
-    attempts = apply.ctx.ledger.attempts(action.key)
-    said = apply.ctx.ledger.last_answer(action.key)
+    attempts = apply.attempts
+    said = apply.ctx.ledger.last_answer(action.key) if attempts else None
     if attempts and said:
         reason += f" ({attempts} calls; WebWork last: {said})"
     return Result.EXPIRED, reason
 
 
 def _superseded(apply: _Apply) -> Verdict:
-    last = apply.ctx.ledger.last_applied(apply.action.person)
+    last = apply.snap.last_applied
     if apply.in_flight or last is None or apply.action.trigger.occurred_at >= last:
         return None
     return Result.SUPERSEDED, f"a newer trigger ({last.isoformat()}) was already applied"
@@ -637,7 +755,7 @@ def _superseded(apply: _Apply) -> Verdict:
 def _known_state(apply: _Apply) -> Verdict:
     if apply.in_flight:
         return None
-    known = apply.ctx.state.get(apply.action.person)
+    known = apply.snap.state
     want = apply.action.verb is Verb.START
     if known is None or known.tracking != want:
         return None

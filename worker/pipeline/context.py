@@ -14,6 +14,7 @@ from dramatiq.middleware import CurrentMessage
 from worker.errors import ConfigError
 from worker.metrics.process import process_metrics
 from worker.models import utcnow
+from worker.pipeline.atomic import Atomic
 from worker.pipeline.dlq import DeadLetters
 from worker.pipeline.facts import ApiFacts
 from worker.pipeline.identity import Identity
@@ -29,9 +30,10 @@ from worker.webwork.client import WebWorkClient
 
 __all__ = ["CONFIRM_WAIT_MS", "Budget", "Context"]
 
-#: Most API calls one action makes while holding its person's lock: workspaces, members,
-#: current-data, the start/stop itself and the current-data confirm of a conflict.
-CALLS_PER_ACTION = 5
+#: Most API calls one action makes while holding its person's lock: the leave lookup of its
+#: evaluation (the fast path evaluates under the lock), workspaces, members, current-data,
+#: the start/stop itself and the current-data confirm of a conflict.
+CALLS_PER_ACTION = 6
 #: The per-person lock outlives the longest critical section (every call at the timeout).
 LOCK_MARGIN_MS = 5_000
 #: How long an action waits in place for the slot of the current-data call that confirms a
@@ -72,6 +74,10 @@ class Budget:
         self.limiter.acquire(budget_holder(), max_sleep_ms=max_sleep_ms)
         self.local.prepaid = True
 
+    def paid(self) -> None:
+        """A slot was taken for the next request by other means (:meth:`Atomic.prepare`)."""
+        self.local.prepaid = True
+
     def cancel(self) -> None:
         self.local.prepaid = False
 
@@ -102,11 +108,21 @@ class Context:
     identity: Identity = field(init=False)
     facts: ApiFacts = field(init=False)
     pauses: PauseStore = field(init=False)
+    atomic: Atomic = field(init=False)
 
     def __post_init__(self) -> None:
         self.identity = Identity(self.settings, self.client, self.state)
         self.facts = ApiFacts(self.db, self.keys, self.client, self.state, self.identity)
         self.pauses = PauseStore(self.db, self.keys)
+        self.atomic = Atomic(
+            self.db,
+            self.keys,
+            ledger=self.ledger,
+            state=self.state,
+            outcomes=self.outcomes,
+            limiter=self.limiter,
+            locks=self.locks,
+        )
 
     @classmethod
     def build(

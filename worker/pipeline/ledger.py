@@ -31,18 +31,37 @@ import redis
 from worker.models import Result
 from worker.store import COMPARE_AND_DELETE, Keys
 
-__all__ = ["PENDING_TTL_S", "Ledger", "PersonLock", "Refusal"]
+__all__ = [
+    "FINISH_LUA",
+    "INFLIGHT",
+    "PENDING_TTL_S",
+    "Ledger",
+    "PersonLock",
+    "Refusal",
+    "finished_of",
+    "in_flight_of",
+    "refusal_of",
+]
 
 
-_FINISH = """
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-if ARGV[3] ~= '' then
-  local current = tonumber(redis.call('GET', KEYS[2]) or '0')
-  if tonumber(ARGV[3]) > current then redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[2]) end
+#: An action's final mark, as a Lua function (the actors' final script calls it in the same
+#: round trip as the outcome, :mod:`worker.pipeline.atomic`): the result, the person's order
+#: mark advanced to ``applied_at``, the pending mark dropped if it is this action's.
+#: KEYS (from ``k``): action, last, pending; ARGV (from ``a``): value, ttl, applied ms or '',
+#: action key.
+FINISH_LUA = """
+local function finish_action(k, a)
+  redis.call('SET', k[1], a[1], 'EX', a[2])
+  if a[3] ~= '' then
+    local current = tonumber(redis.call('GET', k[2]) or '0')
+    if tonumber(a[3]) > current then redis.call('SET', k[2], a[3], 'EX', a[2]) end
+  end
+  if redis.call('GET', k[3]) == a[4] then redis.call('DEL', k[3]) end
+  return 1
 end
-if redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('DEL', KEYS[3]) end
-return 1
 """
+
+_FINISH = FINISH_LUA + "return finish_action(KEYS, ARGV)\n"
 
 _CLEAR = """
 if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
@@ -53,7 +72,8 @@ return redis.call('DEL', KEYS[1], KEYS[2])
 #: interrupted delivery comes back once the dead worker's heartbeat is stale (30 s).
 PENDING_TTL_S = 300
 
-_INFLIGHT = "inflight"
+INFLIGHT = "inflight"
+_INFLIGHT = INFLIGHT
 _REFUSED = "refused"
 
 
@@ -70,6 +90,33 @@ class Refusal:
         return f"{status} {self.message!r}" if self.message else status
 
 
+def _text(raw: bytes | str | None) -> str | None:
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
+def finished_of(raw: bytes | str | None) -> tuple[Result, str | None] | None:
+    """An action mark's final result and the delivery that reached it, or None."""
+    value = _text(raw)
+    if value is None or value == _INFLIGHT or value.startswith(_REFUSED + "|"):
+        return None
+    result, _, delivery = value.partition("|")
+    return Result(result), delivery or None
+
+
+def in_flight_of(raw: bytes | str | None) -> bool:
+    """Whether an action mark says its call may be under way."""
+    return _text(raw) == _INFLIGHT
+
+
+def refusal_of(raw: bytes | str | None) -> Refusal | None:
+    """The refusal an action mark waits to confirm, or None."""
+    value = _text(raw) or ""
+    if not value.startswith(_REFUSED + "|"):
+        return None
+    _, status, message = value.split("|", 2)
+    return Refusal(int(status) if status else None, message or None)
+
+
 def _ms(moment: datetime) -> int:
     return int(moment.astimezone(UTC).timestamp() * 1000)
 
@@ -84,34 +131,14 @@ class Ledger:
         self._finish = client.register_script(_FINISH)
         self._clear = client.register_script(_CLEAR)
 
-    # ---- triggers
-
-    def claim_trigger(self, trigger_id: str, delivery_id: str) -> str:
-        """Claim ``trigger_id`` for ``delivery_id``; returns the delivery that owns it."""
-        key = self.keys("trigger", trigger_id)
-        if self.client.set(key, delivery_id, nx=True, ex=self.ttl_s):
-            return delivery_id
-        owner = self.client.get(key)
-        if owner is None:  # expired between the two calls: claim again
-            return self.claim_trigger(trigger_id, delivery_id)
-        return owner.decode() if isinstance(owner, bytes) else str(owner)
-
     # ---- actions
 
     def finished(self, action_key: str) -> tuple[Result, str | None] | None:
         """The final result of an action and the delivery that reached it, or None."""
-        raw = self.client.get(self.keys("action", action_key))
-        if raw is None:
-            return None
-        value = raw.decode() if isinstance(raw, bytes) else str(raw)
-        if value == _INFLIGHT or value.startswith(_REFUSED + "|"):
-            return None
-        result, _, delivery = value.partition("|")
-        return Result(result), delivery or None
+        return finished_of(self.client.get(self.keys("action", action_key)))
 
     def in_flight(self, action_key: str) -> bool:
-        raw = self.client.get(self.keys("action", action_key))
-        return raw is not None and (raw.decode() if isinstance(raw, bytes) else raw) == _INFLIGHT
+        return in_flight_of(self.client.get(self.keys("action", action_key)))
 
     def mark_in_flight(self, action_key: str, person: str) -> None:
         """The API call of ``action_key`` may be under way; it is ``person``'s pending action."""
@@ -135,12 +162,7 @@ class Ledger:
 
     def refused(self, action_key: str) -> Refusal | None:
         """The refusal an action is waiting to confirm, or None."""
-        raw = self.client.get(self.keys("action", action_key))
-        value = "" if raw is None else raw.decode() if isinstance(raw, bytes) else str(raw)
-        if not value.startswith(_REFUSED + "|"):
-            return None
-        _, status, message = value.split("|", 2)
-        return Refusal(int(status) if status else None, message or None)
+        return refusal_of(self.client.get(self.keys("action", action_key)))
 
     def note_answer(self, action_key: str, text: str) -> None:
         """Remember what WebWork last said (or failed to say) to this action's calls."""
@@ -187,15 +209,25 @@ class Ledger:
     ) -> None:
         """Record the final ``result`` (reached by ``delivery_id``); with ``applied_at``,
         advance the person's order mark."""
-        value = f"{result.value}|{delivery_id}" if delivery_id else result.value
         self._finish(
-            keys=[
-                self.keys("action", action_key),
-                self.keys("last", person),
-                self.keys("pending", person),
-            ],
-            args=[value, self.ttl_s, _ms(applied_at) if applied_at else "", action_key],
+            keys=self.finish_keys(action_key, person),
+            args=self.finish_args(action_key, result, applied_at, delivery_id),
         )
+
+    def finish_keys(self, action_key: str, person: str) -> list[str]:
+        """KEYS of :data:`FINISH_LUA`."""
+        return [
+            self.keys("action", action_key),
+            self.keys("last", person),
+            self.keys("pending", person),
+        ]
+
+    def finish_args(
+        self, action_key: str, result: Result, applied_at: datetime | None, delivery_id: str
+    ) -> list[str | int]:
+        """ARGV of :data:`FINISH_LUA`."""
+        value = f"{result.value}|{delivery_id}" if delivery_id else result.value
+        return [value, self.ttl_s, _ms(applied_at) if applied_at else "", action_key]
 
     def next_attempt(self, action_key: str) -> int:
         """Count one more API attempt for an action (kept across redeliveries)."""

@@ -37,43 +37,50 @@ __all__ = ["GRACE_MS", "RateLimiter"]
 #: How late (ms) a caller may come back for its reserved slot and still use it.
 GRACE_MS = 1_000.0
 
-_ACQUIRE = """
+#: The GCRA step as a Lua function, so that a script of the actors can take a slot in the same
+#: round trip as its own writes (:mod:`worker.pipeline.atomic`). KEYS: tat, pause, this
+#: holder's reservation, slot log; ARGV (from ``a``): spacing, grace, tolerance, window, cap.
+ACQUIRE_LUA = """
+local function acquire(k_tat, k_pause, k_resv, k_log, a)
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local spacing = tonumber(ARGV[1])
-local grace = tonumber(ARGV[2])
-local tolerance = tonumber(ARGV[3])
-local window = tonumber(ARGV[4])
-local cap = tonumber(ARGV[5])
-local pause = tonumber(redis.call('GET', KEYS[2]) or '0')
-local resv = redis.call('GET', KEYS[3])
+local spacing = tonumber(a[1])
+local grace = tonumber(a[2])
+local tolerance = tonumber(a[3])
+local window = tonumber(a[4])
+local cap = tonumber(a[5])
+local pause = tonumber(redis.call('GET', k_pause) or '0')
+local resv = redis.call('GET', k_resv)
 if resv then
   resv = tonumber(resv)
   if now < resv - 1 then return math.ceil(resv - now) end
-  redis.call('DEL', KEYS[3])
+  redis.call('DEL', k_resv)
   if now <= resv + grace and now >= pause then return 0 end
 end
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+local tat = tonumber(redis.call('GET', k_tat) or '0')
 local slot = math.max(tat - tolerance, now, pause)
 if cap > 0 then
-  local n = redis.call('LLEN', KEYS[4])
+  local n = redis.call('LLEN', k_log)
   -- slots in the log only grow, so the cap-th newest bounds every window
-  if n > 0 then slot = math.max(slot, tonumber(redis.call('LINDEX', KEYS[4], -1))) end
+  if n > 0 then slot = math.max(slot, tonumber(redis.call('LINDEX', k_log, -1))) end
   if n >= cap then
-    slot = math.max(slot, tonumber(redis.call('LINDEX', KEYS[4], -cap)) + window)
+    slot = math.max(slot, tonumber(redis.call('LINDEX', k_log, -cap)) + window)
   end
 end
 local next_tat = math.max(tat, slot) + spacing
-redis.call('SET', KEYS[1], tostring(next_tat), 'PX', math.ceil(next_tat - now) + 60000)
+redis.call('SET', k_tat, tostring(next_tat), 'PX', math.ceil(next_tat - now) + 60000)
 if cap > 0 then
-  redis.call('RPUSH', KEYS[4], tostring(slot))
-  redis.call('LTRIM', KEYS[4], -cap, -1)
-  redis.call('PEXPIRE', KEYS[4], math.ceil(slot - now + window) + 60000)
+  redis.call('RPUSH', k_log, tostring(slot))
+  redis.call('LTRIM', k_log, -cap, -1)
+  redis.call('PEXPIRE', k_log, math.ceil(slot - now + window) + 60000)
 end
 if slot <= now then return 0 end
-redis.call('SET', KEYS[3], tostring(slot), 'PX', math.ceil(slot - now + grace) + 60000)
+redis.call('SET', k_resv, tostring(slot), 'PX', math.ceil(slot - now + grace) + 60000)
 return math.ceil(slot - now)
+end
 """
+
+_ACQUIRE = ACQUIRE_LUA + "return acquire(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV)\n"
 
 _PAUSE = """
 local t = redis.call('TIME')
@@ -112,28 +119,31 @@ class RateLimiter:
         self._acquire = client.register_script(_ACQUIRE)
         self._pause = client.register_script(_PAUSE)
 
+    def script_keys(self, holder: str) -> list[str]:
+        """KEYS of :data:`ACQUIRE_LUA` for ``holder``: tat, pause, its reservation, slot log."""
+        return [
+            self.keys("rl", "tat"),
+            self.keys("rl", "pause"),
+            self.keys("rl", "resv", holder),
+            self.keys("rl", "log"),
+        ]
+
+    def script_args(self) -> list[str | int]:
+        """The arguments of :data:`ACQUIRE_LUA`: spacing, grace, tolerance, window, cap."""
+        return [
+            repr(self.spacing_ms),
+            repr(self.grace_ms),
+            repr(self.tolerance_ms),
+            repr(self.window_ms),
+            self.cap,
+        ]
+
     def wait_ms(self, holder: str) -> int:
         """0 if ``holder`` may call now (its slot is consumed), else milliseconds to wait.
 
         A positive answer reserves the next slot for ``holder`` (e.g. a message id).
         """
-        wait = int(
-            self._acquire(
-                keys=[
-                    self.keys("rl", "tat"),
-                    self.keys("rl", "pause"),
-                    self.keys("rl", "resv", holder),
-                    self.keys("rl", "log"),
-                ],
-                args=[
-                    repr(self.spacing_ms),
-                    repr(self.grace_ms),
-                    repr(self.tolerance_ms),
-                    repr(self.window_ms),
-                    self.cap,
-                ],
-            )
-        )
+        wait = int(self._acquire(keys=self.script_keys(holder), args=self.script_args()))
         if wait > 0:
             process_metrics().limiter_wait(wait)
         return wait

@@ -20,15 +20,23 @@ __all__ = ["OutcomeLog"]
 
 log = get_logger(__name__)
 
-_RECORD = """
-if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'json', ARGV[3])
-  redis.call('HINCRBY', KEYS[3], ARGV[4], 1)
-  redis.call('HSET', KEYS[4], ARGV[5], ARGV[3])
-  return 1
+#: Record one outcome unless its delivery has one: a Lua function, so that the actors' final
+#: script records it in the same round trip as its ledger writes (:mod:`worker.pipeline.atomic`).
+#: KEYS (from ``k``): guard, stream, counters, last-per-person; ARGV (from ``a``): guard ttl,
+#: maxlen, JSON, result, person.
+RECORD_LUA = """
+local function record_outcome(k, a)
+  if redis.call('SET', k[1], '1', 'NX', 'EX', a[1]) then
+    redis.call('XADD', k[2], 'MAXLEN', '~', a[2], '*', 'json', a[3])
+    redis.call('HINCRBY', k[3], a[4], 1)
+    redis.call('HSET', k[4], a[5], a[3])
+    return 1
+  end
+  return 0
 end
-return 0
 """
+
+_RECORD = RECORD_LUA + "return record_outcome(KEYS, ARGV)\n"
 
 #: Search one chunk of the stream, newest first, inside Redis: entries whose JSON (lower-cased)
 #: holds every ARGV "all" needle and, if any are given, one of the "any" needles. Returns the
@@ -87,28 +95,38 @@ class OutcomeLog:
     def record(self, outcome: Outcome) -> bool:
         """Record ``outcome`` unless its delivery already has one; True if it was recorded."""
         recorded = bool(
-            self._record(
-                keys=[
-                    self.keys("outcome-guard", outcome.delivery_id),
-                    self.stream,
-                    outcomes_key(self.keys),
-                    self.keys("outcomes", "last"),
-                ],
-                args=[
-                    GUARD_TTL_S,
-                    self.maxlen,
-                    outcome.model_dump_json(),
-                    outcome.result.value,
-                    (outcome.person or outcome.subject).lower(),
-                ],
-            )
+            self._record(keys=self.record_keys(outcome), args=self.record_args(outcome))
         )
         if recorded:
-            fields = outcome.model_dump(mode="json", exclude_none=True)
-            fields.pop("reason", None)
-            level = "error" if outcome.result in _ERROR_RESULTS else "info"
-            getattr(log, level)("outcome", reason=outcome.reason, **fields)
+            self.logged(outcome)
         return recorded
+
+    def record_keys(self, outcome: Outcome) -> list[str]:
+        """KEYS of :data:`RECORD_LUA` for ``outcome``."""
+        return [
+            self.keys("outcome-guard", outcome.delivery_id),
+            self.stream,
+            outcomes_key(self.keys),
+            self.keys("outcomes", "last"),
+        ]
+
+    def record_args(self, outcome: Outcome) -> list[str | int]:
+        """ARGV of :data:`RECORD_LUA` for ``outcome``."""
+        return [
+            GUARD_TTL_S,
+            self.maxlen,
+            outcome.model_dump_json(exclude_none=True),
+            outcome.result.value,
+            (outcome.person or outcome.subject).lower(),
+        ]
+
+    @staticmethod
+    def logged(outcome: Outcome) -> None:
+        """The log line of a recorded ``outcome`` (once, by whoever recorded it)."""
+        fields = outcome.model_dump(mode="json", exclude_none=True)
+        fields.pop("reason", None)
+        level = "error" if outcome.result in _ERROR_RESULTS else "info"
+        getattr(log, level)("outcome", reason=outcome.reason, **fields)
 
     def latest(
         self,

@@ -50,6 +50,10 @@ class PauseStore:
     def all(self, now: datetime) -> list[Pause]:
         """Every pause kept (active and recently ended), by start; long-ended ones are dropped."""
         raw: dict[bytes, bytes] = self.client.hgetall(self.key)  # type: ignore[assignment]
+        return self.kept(raw, now)
+
+    def kept(self, raw: dict[bytes, bytes], now: datetime) -> list[Pause]:
+        """The pauses of ``raw`` (the hash, as read) to keep, by start; drops long-ended ones."""
         pauses = []
         for scope, value in raw.items():
             pause = _load(value)

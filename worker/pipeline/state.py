@@ -16,7 +16,7 @@ import redis
 
 from worker.store import Keys
 
-__all__ = ["KnownState", "TrackerState"]
+__all__ = ["KnownState", "TrackerState", "dump_state", "parse_state"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,23 @@ class KnownState:
     at: datetime
     source: str
     """``autoclock`` (our own applied action) or ``webwork`` (WebWork's webhook)."""
+
+
+def dump_state(tracking: bool, at: datetime, source: str) -> str:
+    """The stored form of a known state."""
+    return json.dumps({"tracking": tracking, "at": at.isoformat(), "source": source})
+
+
+def parse_state(raw: bytes | str | None) -> KnownState | None:
+    """A stored known state, or None."""
+    if raw is None:
+        return None
+    data = json.loads(raw)
+    return KnownState(
+        tracking=bool(data["tracking"]),
+        at=datetime.fromisoformat(data["at"]),
+        source=str(data["source"]),
+    )
 
 
 class TrackerState:
@@ -39,22 +56,16 @@ class TrackerState:
         """Remember that ``person`` is (not) tracking since ``at``; ignored if ttl is 0."""
         if self.ttl_s <= 0:
             return
-        value = json.dumps({"tracking": tracking, "at": at.isoformat(), "source": source})
-        self.client.set(self.keys("state", person.lower()), value, ex=self.ttl_s)
+        self.client.set(self.key(person), dump_state(tracking, at, source), ex=self.ttl_s)
+
+    def key(self, person: str) -> str:
+        return self.keys("state", person.lower())
 
     def get(self, person: str) -> KnownState | None:
         """The fresh known state of ``person``, or None when unknown or stale."""
         if self.ttl_s <= 0:
             return None
-        raw = self.client.get(self.keys("state", person.lower()))
-        if raw is None:
-            return None
-        data = json.loads(raw)
-        return KnownState(
-            tracking=bool(data["tracking"]),
-            at=datetime.fromisoformat(data["at"]),
-            source=str(data["source"]),
-        )
+        return parse_state(self.client.get(self.key(person)))
 
     def get_many(self, people: list[str]) -> dict[str, KnownState]:
         """The fresh known states of ``people`` (emails) that have one, in one ``MGET``."""
@@ -63,13 +74,9 @@ class TrackerState:
         raw = self.client.mget([self.keys("state", p.lower()) for p in people])
         out: dict[str, KnownState] = {}
         for person, value in zip(people, raw, strict=True):
-            if value is not None:
-                data = json.loads(value)
-                out[person] = KnownState(
-                    tracking=bool(data["tracking"]),
-                    at=datetime.fromisoformat(data["at"]),
-                    source=str(data["source"]),
-                )
+            known = parse_state(value)
+            if known is not None:
+                out[person] = known
         return out
 
     def forget(self, person: str) -> None:
