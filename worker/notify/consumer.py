@@ -122,12 +122,20 @@ class OutcomeConsumer:
         reply: Any = self.client.xreadgroup(
             GROUP, self.name, {self.outcomes.stream: ">"}, count=BATCH, block=block_ms
         )
-        handled = 0
-        for _stream, entries in reply or []:
-            for entry_id, fields in entries:
-                self._handle_entry(entry_id, fields)
-                handled += 1
-        return handled
+        done: list[bytes] = []
+        try:
+            for _stream, entries in reply or []:
+                for entry_id, fields in entries:
+                    self._handle_entry(entry_id, fields)
+                    done.append(entry_id)
+        finally:
+            self._ack(done)
+        return len(done)
+
+    def _ack(self, entry_ids: list[bytes]) -> None:
+        """Acknowledge handled entries in one call (a batch, not a round trip each)."""
+        if entry_ids:
+            self.client.xack(self.outcomes.stream, GROUP, *entry_ids)
 
     def reclaim(self) -> int:
         """Handle entries another consumer read but never acknowledged."""
@@ -135,9 +143,14 @@ class OutcomeConsumer:
             self.outcomes.stream, GROUP, self.name, RECLAIM_IDLE_MS, "0-0", count=BATCH
         )
         entries = reply[1] if reply else []
-        for entry_id, fields in entries:
-            if fields:
-                self._handle_entry(entry_id, fields)
+        done: list[bytes] = []
+        try:
+            for entry_id, fields in entries:
+                if fields:
+                    self._handle_entry(entry_id, fields)
+                done.append(entry_id)
+        finally:
+            self._ack(done)
         return len(entries)
 
     def _handle_entry(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
@@ -153,7 +166,6 @@ class OutcomeConsumer:
             except Exception:
                 # a notification must never stop the others: say so loudly, move on
                 log.exception("notify consumer: an outcome could not be handled")
-        self.client.xack(self.outcomes.stream, GROUP, entry_id)
 
     def notices_for(self, outcome: Outcome) -> list[Notice]:
         """The notices ``outcome`` calls for under the current rules."""

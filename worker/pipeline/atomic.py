@@ -121,15 +121,21 @@ if ARGV[1] ~= '' then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
 if ARGV[5] == '1' then
   finish_action({KEYS[4], KEYS[5], KEYS[6]}, {ARGV[6], ARGV[7], ARGV[8], ARGV[9]})
 end
-local recorded = record_outcome({KEYS[7], KEYS[8], KEYS[9], KEYS[10]},
-                                {ARGV[10], ARGV[11], ARGV[12], ARGV[13], ARGV[14]})
-if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
-if ARGV[4] ~= '' then
-  local claim = redis.call('GET', KEYS[3])
-  if claim and string.match(claim, '^[^\30]*') == ARGV[4] then
+local k_out = {KEYS[7], KEYS[8], KEYS[9], KEYS[10]}
+local a_out = {ARGV[10], ARGV[11], ARGV[12], ARGV[13], ARGV[14]}
+local recorded = 0
+local claim = false
+if ARGV[4] ~= '' then claim = redis.call('GET', KEYS[3]) end
+if claim and string.match(claim, '^[^\30]*') == ARGV[4] then
+  -- the delivery owns its trigger's claim: "done" there makes its outcome once (no guard key)
+  if string.sub(claim, -5) ~= '\30done' then
+    recorded = append_outcome(k_out, a_out)
     redis.call('SET', KEYS[3], ARGV[4] .. '\30done', 'KEEPTTL')
   end
+else
+  recorded = record_outcome(k_out, a_out)
 end
+if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
 return recorded
 """
 )

@@ -23,15 +23,17 @@ log = get_logger(__name__)
 #: Record one outcome unless its delivery has one: a Lua function, so that the actors' final
 #: script records it in the same round trip as its ledger writes (:mod:`worker.pipeline.atomic`).
 #: KEYS (from ``k``): guard, stream, counters, last-per-person; ARGV (from ``a``): guard ttl,
-#: maxlen, JSON, result, person.
+#: maxlen, JSON, result, person. ``append_outcome`` is the same without the guard, for a
+#: caller whose own atomic step already makes the outcome once per delivery.
 RECORD_LUA = """
+local function append_outcome(k, a)
+  redis.call('XADD', k[2], 'MAXLEN', '~', a[2], '*', 'json', a[3])
+  redis.call('HINCRBY', k[3], a[4], 1)
+  redis.call('HSET', k[4], a[5], a[3])
+  return 1
+end
 local function record_outcome(k, a)
-  if redis.call('SET', k[1], '1', 'NX', 'EX', a[1]) then
-    redis.call('XADD', k[2], 'MAXLEN', '~', a[2], '*', 'json', a[3])
-    redis.call('HINCRBY', k[3], a[4], 1)
-    redis.call('HSET', k[4], a[5], a[3])
-    return 1
-  end
+  if redis.call('SET', k[1], '1', 'NX', 'EX', a[1]) then return append_outcome(k, a) end
   return 0
 end
 """
