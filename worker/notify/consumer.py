@@ -86,6 +86,17 @@ class OutcomeConsumer:
         self.ruleset = ruleset
         self.enqueue = enqueue
         self.name = name
+        self._configured: tuple[Ruleset, frozenset[str]] | None = None
+
+    def configured(self) -> frozenset[str]:
+        """The channels the rules name that have a URL: worked out once per rules version
+        (it walks the whole directory), not once per outcome."""
+        ruleset = self.ruleset
+        if self._configured is None or self._configured[0] is not ruleset:
+            named = channels_named(ruleset)
+            urls = frozenset(c for c in named if self.settings.notify_channel(c) is not None)
+            self._configured = (ruleset, urls)
+        return self._configured[1]
 
     @property
     def client(self) -> redis.Redis:
@@ -177,9 +188,7 @@ class OutcomeConsumer:
         ruleset = self.ruleset
         directory = ruleset.directory
         subject = directory.by_email(outcome.person) if outcome.person else None
-        configured = {
-            c for c in channels_named(ruleset) if self.settings.notify_channel(c) is not None
-        }
+        configured = self.configured()
         names = recipients(outcome, ruleset)
         found = targets(names, subject, directory, configured) if names else []
         flag_targets = (
@@ -265,9 +274,7 @@ class OutcomeConsumer:
         knows; ``shift-without-clock-in``: a planned shift that started (the grace ago) with
         no clock-in. Sweeps of several processes at once tell each flag once."""
         ruleset = self.ruleset
-        configured = {
-            c for c in channels_named(ruleset) if self.settings.notify_channel(c) is not None
-        }
+        configured = self.configured()
         now = self.clock()
         reached: Reached = {}
         for person in ruleset.directory.people:

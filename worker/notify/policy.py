@@ -16,6 +16,7 @@ channel that is missing, except the built-in ``operators``).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from worker.models import Outcome
@@ -49,7 +50,7 @@ def recipients(outcome: Outcome, ruleset: Ruleset) -> list[str]:
 
 
 def targets(
-    names: Iterable[str], subject: Person | None, directory: Directory, configured: set[str]
+    names: Iterable[str], subject: Person | None, directory: Directory, configured: AbstractSet[str]
 ) -> list[Target]:
     """Each recipient in ``names`` on each of its channels that is in ``configured``, each
     (channel, address) once."""

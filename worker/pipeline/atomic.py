@@ -113,13 +113,14 @@ _END = (
     + RECORD_LUA
     + r"""
 -- KEYS: 1 state, 2 lock, 3 claim, 4-6 the ledger's (action, last, pending),
---       7-10 the outcome's (guard, stream, counters, last outcome per person)
+--       7-10 the outcome's (guard, stream, counters, last outcome per person), 11 attempts
 -- ARGV: 1 state ('': keep), 2 state ttl, 3 lock token ('': none held), 4 delivery ('': leave
 --       the claim), 5 finish ('1': the action's final mark), 6-9 the ledger's, 10-14 the
 --       outcome's
 if ARGV[1] ~= '' then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
 if ARGV[5] == '1' then
   finish_action({KEYS[4], KEYS[5], KEYS[6]}, {ARGV[6], ARGV[7], ARGV[8], ARGV[9]})
+  redis.call('DEL', KEYS[11])  -- the attempts are on the outcome now
 end
 local k_out = {KEYS[7], KEYS[8], KEYS[9], KEYS[10]}
 local a_out = {ARGV[10], ARGV[11], ARGV[12], ARGV[13], ARGV[14]}
@@ -354,6 +355,7 @@ class Atomic:
                     self.keys("trigger", claim or ""),
                     *self.ledger.finish_keys(action_key, person),
                     *self.outcomes.record_keys(outcome),
+                    self.keys("attempts", action_key),
                 ],
                 args=[
                     state,
