@@ -224,7 +224,7 @@ def run(
         rules=None,
         sources={"webhooks": [{"name": SOURCE, "vendor": "standard"}]},
         sandbox_rpm=0,
-        webwork_rpm=100_000,
+        webwork_rpm=1_000_000,
         processes=processes,
         threads=threads,
         workdir=workdir,

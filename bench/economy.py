@@ -112,7 +112,7 @@ def run(
         rules=RULES,
         sources=SOURCES,
         sandbox_rpm=0,
-        webwork_rpm=100_000,
+        webwork_rpm=1_000_000,
         processes=processes,
         threads=threads,
         workdir=workdir,

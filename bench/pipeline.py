@@ -120,7 +120,7 @@ def run_autoclock(
         people=people,
         rules=None,
         sandbox_rpm=0,
-        webwork_rpm=100_000,
+        webwork_rpm=1_000_000,
         processes=processes,
         threads=threads,
         workdir=workdir,

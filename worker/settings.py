@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     webwork_base_url: str = Field(
         DEFAULT_WEBWORK_BASE_URL, validation_alias=_env("WEBWORK_BASE_URL")
     )
-    webwork_rpm: int = Field(60, ge=1, le=100_000, validation_alias=_env("WEBWORK_RPM"))
+    webwork_rpm: int = Field(60, ge=1, le=1_000_000, validation_alias=_env("WEBWORK_RPM"))
     """WEBWORK_RPM: requests per minute per token, shared by every worker (WebWork: 60)."""
     webwork_burst: int = Field(1, ge=1, le=100_000, validation_alias=_env("WEBWORK_BURST"))
     """WEBWORK_BURST: calls that may go at once within the per-minute budget (1: evenly spaced)."""
