@@ -54,6 +54,8 @@ log = get_logger(__name__)
 
 GROUP = "notify"
 RECLAIM_IDLE_MS = 60_000
+#: How often entries another consumer left, and digests now due, are looked for.
+CHORES_S = 1.0
 #: How often the flags only time raises are looked for, and how many people per read.
 SWEEP_S = 300.0
 SWEEP_BATCH = 1000
@@ -117,10 +119,15 @@ class OutcomeConsumer:
             try:
                 self.ensure_group()
                 self.reclaim()
+                next_chores = 0.0
                 while not stop.is_set():
                     self.poll(block_ms=block_ms)
-                    self.reclaim()
-                    self.release_digests()
+                    # not after every poll: under load a poll returns a few entries, and
+                    # these cost a round trip each
+                    if time.monotonic() >= next_chores:
+                        self.reclaim()
+                        self.release_digests()
+                        next_chores = time.monotonic() + CHORES_S
                     if time.monotonic() >= next_sweep:
                         self.sweep()
                         next_sweep = time.monotonic() + SWEEP_S

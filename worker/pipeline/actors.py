@@ -211,6 +211,7 @@ def _evaluate(ctx: Context, broker: RedisBroker, trigger: Trigger, delivery: str
         person=person.email if person else None,
         action_key=Action.key_of(trigger.id, person.email) if person else None,
         leave_day=local_day,
+        user_id=person is not None and person.user_id is None,
     )
     held = _Held(ctx, person.email if person else "", snap)
 
@@ -378,6 +379,7 @@ class _Apply:
             trigger_id=None,
             person=action.person,
             action_key=action.key,
+            user_id=action.user_id is None,
         )
         self.held = _Held(ctx, action.person, self.snap)
         self.attempts, self.in_flight = self.snap.attempts, in_flight_of(self.snap.mark)
@@ -509,17 +511,23 @@ class _Apply:
 
     def prepare(self, call: bool) -> int:
         action = self.action
-        wait, attempts = self.ctx.atomic.prepare(
+        decision = (
+            (action.trigger.id, action.delivery_id, self.decision)
+            if call and self.decision is not None
+            else None
+        )
+        wait = self.ctx.atomic.prepare(
             holder=action.key,
             action_key=action.key,
             person=action.person,
             call=call,
-            trigger_id=action.trigger.id,
-            delivery=action.delivery_id,
-            decision=self.decision,
+            attempts=self.attempts + 1,
+            decision=decision,
         )
         if wait == 0:
-            self.attempts, self.decision = attempts, None
+            self.attempts += 1
+            if decision is not None:
+                self.decision = None
         return wait
 
     def send(self, workspace: int, user_id: int) -> None:

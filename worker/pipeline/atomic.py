@@ -35,7 +35,7 @@ import redis
 
 from worker.metrics.process import process_metrics
 from worker.models import Outcome, Result
-from worker.pipeline.ledger import FINISH_LUA, PENDING_TTL_S, Ledger, PersonLock
+from worker.pipeline.ledger import PENDING_TTL_S, Ledger, PersonLock
 from worker.pipeline.limiter import ACQUIRE_LUA, RateLimiter
 from worker.pipeline.outcomes import RECORD_LUA, OutcomeLog
 from worker.pipeline.state import KnownState, TrackerState, dump_state, parse_state
@@ -53,10 +53,12 @@ _BEGIN = r"""
 -- KEYS: 1 claim, 2 lock, 3 action, 4 attempts, 5 pending, 6 last, 7 state, 8 pauses,
 --       9 leave, 10 user ids
 -- ARGV: 1 claim ('1': claim the trigger), 2 delivery, 3 claim ttl, 4 person ('': none),
---       5 lock token, 6 lock ttl ms, 7 facts ('1': read pauses and leave)
+--       5 lock token, 6 lock ttl ms, 7 facts ('1': read pauses and leave), 8 user id ('1':
+--       read the cached one)
+local v = redis.call('MGET', KEYS[1], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[9])
 local claim = false
 if ARGV[1] == '1' then
-  claim = redis.call('GET', KEYS[1])
+  claim = v[1]
   if not claim then
     redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
     claim = ARGV[2]
@@ -66,80 +68,80 @@ if ARGV[1] == '1' then
 end
 local locked = 0
 if redis.call('SET', KEYS[2], ARGV[5], 'NX', 'PX', ARGV[6]) then locked = 1 end
-local pauses, leave = {}, false
+local pauses, leave, user = {}, false, false
 if ARGV[7] == '1' then
   pauses = redis.call('HGETALL', KEYS[8])
-  leave = redis.call('GET', KEYS[9])
+  leave = v[7]
 end
-return {claim, locked, redis.call('GET', KEYS[3]), redis.call('GET', KEYS[4]),
-        redis.call('GET', KEYS[5]), redis.call('GET', KEYS[6]), redis.call('GET', KEYS[7]),
-        pauses, leave, redis.call('HGET', KEYS[10], ARGV[4])}
+if ARGV[8] == '1' then user = redis.call('HGET', KEYS[10], ARGV[4]) end
+return {claim, locked, v[2], v[3], v[4], v[5], v[6], pauses, leave, user}
 """
 
-_KEEP_DECISION = r"""
-local function keep_decision(k_claim, delivery, value)
-  local claim = redis.call('GET', k_claim)
-  if claim and string.match(claim, '^[^\30]*') == delivery then
-    redis.call('SET', k_claim, value, 'KEEPTTL')
-  end
+_KEEP = r"""
+local claim = redis.call('GET', KEYS[1])
+if claim and string.match(claim, '^[^\30]*') == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
 end
+return 1
 """
 
 _PREPARE = (
     ACQUIRE_LUA
-    + _KEEP_DECISION
     + r"""
 -- KEYS: 1-4 the limiter's, 5 action, 6 pending, 7 attempts, 8 state, 9 claim
 -- ARGV: 1-5 the limiter's, 6 call ('1': the start/stop itself), 7 ttl, 8 action key,
---       9 pending ttl, 10 delivery, 11 claim with the decision ('': kept already)
+--       9 pending ttl, 10 attempts after this one, 11 claim with the decision ('': kept
+--       already; the caller owns the claim: it made or found it in this message)
 local wait = acquire(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV)
-if wait > 0 then return {wait, 0} end
-local n = redis.call('INCR', KEYS[7])
-redis.call('EXPIRE', KEYS[7], ARGV[7])
+if wait > 0 then return wait end
+redis.call('SET', KEYS[7], ARGV[10], 'EX', ARGV[7])  -- under the person's lock: no race
 if ARGV[6] == '1' then
   redis.call('DEL', KEYS[8])
   redis.call('SET', KEYS[5], 'inflight', 'EX', ARGV[7])
   redis.call('SET', KEYS[6], ARGV[8], 'EX', ARGV[9])
 end
-if ARGV[11] ~= '' then keep_decision(KEYS[9], ARGV[10], ARGV[11]) end
-return {0, n}
+if ARGV[11] ~= '' then redis.call('SET', KEYS[9], ARGV[11], 'KEEPTTL') end
+return 0
 """
 )
-
-_KEEP = _KEEP_DECISION + "keep_decision(KEYS[1], ARGV[1], ARGV[2])\nreturn 1\n"
 
 _END = (
-    FINISH_LUA
-    + RECORD_LUA
+    RECORD_LUA
     + r"""
--- KEYS: 1 state, 2 lock, 3 claim, 4-6 the ledger's (action, last, pending),
---       7-10 the outcome's (guard, stream, counters, last outcome per person), 11 attempts
+-- KEYS: 1 state, 2 lock, 3 claim, 4 action, 5 last, 6 pending, 7 attempts,
+--       8-11 the outcome's (guard, stream, counters, last outcome per person)
 -- ARGV: 1 state ('': keep), 2 state ttl, 3 lock token ('': none held), 4 delivery ('': leave
---       the claim), 5 finish ('1': the action's final mark), 6-9 the ledger's, 10-14 the
---       outcome's
+--       the claim), 5 the action's final mark ('': none), 6 ttl, 7 applied ms (''), 8 action
+--       key, 9-13 the outcome's
+local v = redis.call('MGET', KEYS[5], KEYS[6], KEYS[2], KEYS[3])
+local gone = {}
 if ARGV[1] ~= '' then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
-if ARGV[5] == '1' then
-  finish_action({KEYS[4], KEYS[5], KEYS[6]}, {ARGV[6], ARGV[7], ARGV[8], ARGV[9]})
-  redis.call('DEL', KEYS[11])  -- the attempts are on the outcome now
-end
-local k_out = {KEYS[7], KEYS[8], KEYS[9], KEYS[10]}
-local a_out = {ARGV[10], ARGV[11], ARGV[12], ARGV[13], ARGV[14]}
-local recorded = 0
-local claim = false
-if ARGV[4] ~= '' then claim = redis.call('GET', KEYS[3]) end
-if claim and string.match(claim, '^[^\30]*') == ARGV[4] then
-  -- the delivery owns its trigger's claim: "done" there makes its outcome once (no guard key)
-  if string.sub(claim, -5) ~= '\30done' then
-    recorded = append_outcome(k_out, a_out)
-    redis.call('SET', KEYS[3], ARGV[4] .. '\30done', 'KEEPTTL')
+if ARGV[5] ~= '' then
+  redis.call('SET', KEYS[4], ARGV[5], 'EX', ARGV[6])
+  if ARGV[7] ~= '' and tonumber(ARGV[7]) > tonumber(v[1] or '0') then
+    redis.call('SET', KEYS[5], ARGV[7], 'EX', ARGV[6])
   end
-else
-  recorded = record_outcome(k_out, a_out)
+  if v[2] == ARGV[8] then gone[#gone + 1] = KEYS[6] end
+  gone[#gone + 1] = KEYS[7]  -- the attempts are on the outcome now
 end
-if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
-return recorded
+if ARGV[3] ~= '' and v[3] == ARGV[3] then gone[#gone + 1] = KEYS[2] end
+if #gone > 0 then redis.call('DEL', unpack(gone)) end
+local k_out = {KEYS[8], KEYS[9], KEYS[10], KEYS[11]}
+local a_out = {ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13]}
+local claim = v[4]
+if ARGV[4] ~= '' and claim and string.match(claim, '^[^\30]*') == ARGV[4] then
+  -- the delivery owns its trigger's claim: "done" there makes its outcome once (no guard key)
+  if string.sub(claim, -5) == '\30done' then return 0 end
+  redis.call('SET', KEYS[3], ARGV[4] .. '\30done', 'KEEPTTL')
+  return append_outcome(k_out, a_out)
+end
+return record_outcome(k_out, a_out)
 """
 )
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.astimezone(UTC).timestamp() * 1000)
 
 
 def _text(raw: bytes | str | None) -> str | None:
@@ -236,9 +238,11 @@ class Atomic:
         person: str | None,
         action_key: str | None,
         leave_day: date | None = None,
+        user_id: bool = True,
     ) -> Snapshot:
         """Claim ``trigger_id`` (if given) for ``delivery``; unless another delivery owns it,
-        its decision is kept or it is done, try ``person``'s lock and read their marks."""
+        its decision is kept or it is done, try ``person``'s lock and read their marks (the
+        pauses and the leave of ``leave_day`` if given; the cached user id if ``user_id``)."""
         token = secrets.token_hex(8)
         who = (person or "").lower()
         keys = self.keys
@@ -263,6 +267,7 @@ class Atomic:
                 token,
                 self.locks.ttl_ms,
                 "1" if leave_day is not None else "0",
+                "1" if user_id else "0",
             ],
         )
         claim = _text(reply[0])
@@ -290,36 +295,39 @@ class Atomic:
         action_key: str,
         person: str,
         call: bool,
-        trigger_id: str,
-        delivery: str,
-        decision: str | None,
-    ) -> tuple[int, int]:
-        """Take an API slot for ``holder``: ``(ms to wait, 0)`` with the next slot reserved,
-        or ``(0, attempts)`` with the attempt counted and, for the start/stop (``call``),
-        the call marked in flight and ``decision`` (if given) kept with the claim."""
+        attempts: int,
+        decision: tuple[str, str, str] | None,
+    ) -> int:
+        """Take an API slot for ``holder``: the ms to wait (the next slot reserved for it), or
+        0 with the attempt counted (``attempts``: the count after it) and, for the
+        start/stop (``call``), the call marked in flight and ``decision`` (trigger id,
+        delivery, JSON: the caller owns that claim) kept with the claim."""
         keys = self.keys
-        wait, attempts = self._prepare(
-            keys=[
-                *self.limiter.script_keys(holder),
-                keys("action", action_key),
-                keys("pending", person),
-                keys("attempts", action_key),
-                self.state.key(person),
-                keys("trigger", trigger_id),
-            ],
-            args=[
-                *self.limiter.script_args(),
-                "1" if call else "0",
-                self.ledger.ttl_s,
-                action_key,
-                PENDING_TTL_S,
-                delivery,
-                "" if decision is None else f"{delivery}{SEP}{decision}",
-            ],
+        trigger_id, delivery, text = decision or ("", "", "")
+        wait = int(
+            self._prepare(
+                keys=[
+                    *self.limiter.script_keys(holder),
+                    keys("action", action_key),
+                    keys("pending", person),
+                    keys("attempts", action_key),
+                    self.state.key(person),
+                    keys("trigger", trigger_id),
+                ],
+                args=[
+                    *self.limiter.script_args(),
+                    "1" if call else "0",
+                    self.ledger.ttl_s,
+                    action_key,
+                    PENDING_TTL_S,
+                    attempts,
+                    f"{delivery}{SEP}{text}" if decision else "",
+                ],
+            )
         )
-        if int(wait) > 0:
-            process_metrics().limiter_wait(int(wait))
-        return int(wait), int(attempts)
+        if wait > 0:
+            process_metrics().limiter_wait(wait)
+        return wait
 
     def keep_decision(self, trigger_id: str, delivery: str, decision: str) -> None:
         """Keep ``decision`` with the claim of ``trigger_id`` (if ``delivery`` owns it)."""
@@ -347,23 +355,29 @@ class Atomic:
             else ""
         )
         action_key, result, applied_at = finish or ("", outcome.result, None)
+        keys = self.keys
+        mark = f"{result.value}|{outcome.delivery_id}" if finish is not None else ""
         recorded = bool(
             self._end(
                 keys=[
                     self.state.key(person),
-                    self.keys("lock", person),
-                    self.keys("trigger", claim or ""),
-                    *self.ledger.finish_keys(action_key, person),
+                    keys("lock", person),
+                    keys("trigger", claim or ""),
+                    keys("action", action_key),
+                    keys("last", person),
+                    keys("pending", person),
+                    keys("attempts", action_key),
                     *self.outcomes.record_keys(outcome),
-                    self.keys("attempts", action_key),
                 ],
                 args=[
                     state,
                     self.state.ttl_s,
                     token or "",
                     outcome.delivery_id if claim is not None else "",
-                    "1" if finish is not None else "0",
-                    *self.ledger.finish_args(action_key, result, applied_at, outcome.delivery_id),
+                    mark,
+                    self.ledger.ttl_s,
+                    _ms(applied_at) if applied_at is not None else "",
+                    action_key,
                     *self.outcomes.record_args(outcome),
                 ],
             )

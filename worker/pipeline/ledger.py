@@ -18,13 +18,16 @@ Everything here is a Redis primitive with a TTL, so a crashed worker never wedge
 - **pending** — the person's action whose API call is under way. If its worker dies mid-call,
   the person's newer actions wait (bounded by ``PENDING_TTL_S``) until the interrupted one is
   redelivered and resolved through current-data, so order and the known state stay true.
+
+These are the keys and values; the actors read and write them on the happy path in three
+atomic steps (:mod:`worker.pipeline.atomic`). What remains here are the rarer transitions (a
+refusal to confirm, a call that applied nothing, a final failure) and the values' readers.
 """
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import redis
 
@@ -32,7 +35,6 @@ from worker.models import Result
 from worker.store import COMPARE_AND_DELETE, Keys
 
 __all__ = [
-    "FINISH_LUA",
     "INFLIGHT",
     "PENDING_TTL_S",
     "Ledger",
@@ -43,25 +45,6 @@ __all__ = [
     "refusal_of",
 ]
 
-
-#: An action's final mark, as a Lua function (the actors' final script calls it in the same
-#: round trip as the outcome, :mod:`worker.pipeline.atomic`): the result, the person's order
-#: mark advanced to ``applied_at``, the pending mark dropped if it is this action's.
-#: KEYS (from ``k``): action, last, pending; ARGV (from ``a``): value, ttl, applied ms or '',
-#: action key.
-FINISH_LUA = """
-local function finish_action(k, a)
-  redis.call('SET', k[1], a[1], 'EX', a[2])
-  if a[3] ~= '' then
-    local current = tonumber(redis.call('GET', k[2]) or '0')
-    if tonumber(a[3]) > current then redis.call('SET', k[2], a[3], 'EX', a[2]) end
-  end
-  if redis.call('GET', k[3]) == a[4] then redis.call('DEL', k[3]) end
-  return 1
-end
-"""
-
-_FINISH = FINISH_LUA + "return finish_action(KEYS, ARGV)\n"
 
 _CLEAR = """
 if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
@@ -117,10 +100,6 @@ def refusal_of(raw: bytes | str | None) -> Refusal | None:
     return Refusal(int(status) if status else None, message or None)
 
 
-def _ms(moment: datetime) -> int:
-    return int(moment.astimezone(UTC).timestamp() * 1000)
-
-
 class Ledger:
     """Trigger claims, action results and per-person order, under one namespace."""
 
@@ -128,24 +107,9 @@ class Ledger:
         self.client = client
         self.keys = keys
         self.ttl_s = ttl_s
-        self._finish = client.register_script(_FINISH)
         self._clear = client.register_script(_CLEAR)
 
     # ---- actions
-
-    def finished(self, action_key: str) -> tuple[Result, str | None] | None:
-        """The final result of an action and the delivery that reached it, or None."""
-        return finished_of(self.client.get(self.keys("action", action_key)))
-
-    def in_flight(self, action_key: str) -> bool:
-        return in_flight_of(self.client.get(self.keys("action", action_key)))
-
-    def mark_in_flight(self, action_key: str, person: str) -> None:
-        """The API call of ``action_key`` may be under way; it is ``person``'s pending action."""
-        pipe = self.client.pipeline()
-        pipe.set(self.keys("action", action_key), _INFLIGHT, ex=self.ttl_s)
-        pipe.set(self.keys("pending", person), action_key, ex=PENDING_TTL_S)
-        pipe.execute()
 
     def mark_refused(self, action_key: str, person: str, refusal: Refusal) -> None:
         """WebWork refused the call (nothing applied); its cause is still to be confirmed.
@@ -159,10 +123,6 @@ class Ledger:
         )
         pipe.set(self.keys("pending", person), action_key, ex=PENDING_TTL_S)
         pipe.execute()
-
-    def refused(self, action_key: str) -> Refusal | None:
-        """The refusal an action is waiting to confirm, or None."""
-        return refusal_of(self.client.get(self.keys("action", action_key)))
 
     def note_answer(self, action_key: str, text: str) -> None:
         """Remember what WebWork last said (or failed to say) to this action's calls."""
@@ -181,13 +141,6 @@ class Ledger:
         pipe.delete(self.keys("pending", person))
         pipe.execute()
 
-    def pending(self, person: str) -> str | None:
-        """The key of ``person``'s action whose call may be under way (or interrupted)."""
-        raw = self.client.get(self.keys("pending", person))
-        if raw is None:
-            return None
-        return raw.decode() if isinstance(raw, bytes) else str(raw)
-
     def clear(self, action_key: str, person: str = "") -> None:
         """Forget an action (after a final failure), so a replay may apply it."""
         self._clear(
@@ -199,60 +152,11 @@ class Ledger:
             args=[action_key],
         )
 
-    def finish(
-        self,
-        action_key: str,
-        result: Result,
-        person: str,
-        applied_at: datetime | None,
-        delivery_id: str = "",
-    ) -> None:
-        """Record the final ``result`` (reached by ``delivery_id``); with ``applied_at``,
-        advance the person's order mark."""
-        self._finish(
-            keys=self.finish_keys(action_key, person),
-            args=self.finish_args(action_key, result, applied_at, delivery_id),
-        )
-
-    def finish_keys(self, action_key: str, person: str) -> list[str]:
-        """KEYS of :data:`FINISH_LUA`."""
-        return [
-            self.keys("action", action_key),
-            self.keys("last", person),
-            self.keys("pending", person),
-        ]
-
-    def finish_args(
-        self, action_key: str, result: Result, applied_at: datetime | None, delivery_id: str
-    ) -> list[str | int]:
-        """ARGV of :data:`FINISH_LUA`."""
-        value = f"{result.value}|{delivery_id}" if delivery_id else result.value
-        return [value, self.ttl_s, _ms(applied_at) if applied_at else "", action_key]
-
-    def next_attempt(self, action_key: str) -> int:
-        """Count one more API attempt for an action (kept across redeliveries)."""
-        key = self.keys("attempts", action_key)
-        pipe = self.client.pipeline()
-        pipe.incr(key)
-        pipe.expire(key, self.ttl_s)
-        return int(pipe.execute()[0])
-
-    def attempts(self, action_key: str) -> int:
-        raw = self.client.get(self.keys("attempts", action_key))
-        return int(raw) if raw is not None else 0
-
     # ---- order
 
     def forget_order(self, person: str) -> None:
         """Forget the person's order mark (their tracker history starts anew)."""
         self.client.delete(self.keys("last", person))
-
-    def last_applied(self, person: str) -> datetime | None:
-        """Time of the newest trigger applied for ``person``, or None."""
-        raw = self.client.get(self.keys("last", person))
-        if raw is None:
-            return None
-        return datetime.fromtimestamp(int(raw) / 1000, tz=UTC)
 
 
 class PersonLock:

@@ -49,15 +49,16 @@ local grace = tonumber(a[2])
 local tolerance = tonumber(a[3])
 local window = tonumber(a[4])
 local cap = tonumber(a[5])
-local pause = tonumber(redis.call('GET', k_pause) or '0')
-local resv = redis.call('GET', k_resv)
+local v = redis.call('MGET', k_tat, k_pause, k_resv)
+local pause = tonumber(v[2] or '0')
+local resv = v[3]
 if resv then
   resv = tonumber(resv)
   if now < resv - 1 then return math.ceil(resv - now) end
   redis.call('DEL', k_resv)
   if now <= resv + grace and now >= pause then return 0 end
 end
-local tat = tonumber(redis.call('GET', k_tat) or '0')
+local tat = tonumber(v[1] or '0')
 local slot = math.max(tat - tolerance, now, pause)
 if cap > 0 then
   local n = redis.call('LLEN', k_log)
