@@ -711,7 +711,7 @@ class _Apply:
             result,
             reason,
             http_status=self.status,
-            latency_ms=self.latency_ms,
+            latency_ms=None if self.latency_ms is None else round(self.latency_ms, 2),
             attempts=self.attempts,
             api_message=self.api_message,
         )
