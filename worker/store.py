@@ -19,9 +19,10 @@ import contextlib
 import fcntl
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Any, Literal
 
 import redis
 import redis.asyncio
@@ -40,6 +41,7 @@ __all__ = [
     "Embedded",
     "Keys",
     "RedisHandle",
+    "async_connector",
     "async_fail_fast",
     "connect",
     "fail_fast",
@@ -151,6 +153,27 @@ _ASYNC_COPIED = frozenset(
 )  # fmt: skip
 
 
+def _async_connection(
+    client: redis.Redis, timeout_s: float, retries: int
+) -> tuple[type[redis.asyncio.connection.AbstractConnection], dict[str, Any]]:
+    """The asyncio connection class and arguments for the server ``client`` talks to."""
+    pool = client.connection_pool
+    name = getattr(pool, "connection_class", redis.Connection).__name__
+    connection_class = getattr(redis.asyncio.connection, name, None)
+    kwargs = getattr(pool, "connection_kwargs", None)
+    if connection_class is None or not kwargs:
+        raise ValueError(f"no asyncio connection like {name} (pool {type(pool).__name__})")
+    copied = {k: v for k, v in kwargs.items() if k in _ASYNC_COPIED}
+    copied.update(
+        socket_timeout=timeout_s,
+        socket_connect_timeout=timeout_s,
+        retry=redis.asyncio.retry.Retry(
+            NoBackoff(), retries, supported_errors=(redis.ConnectionError,)
+        ),
+    )
+    return connection_class, copied
+
+
 def async_fail_fast(
     client: redis.Redis, *, timeout_s: float = FAIL_FAST_TIMEOUT_S, retries: int = 1
 ) -> redis.asyncio.Redis:
@@ -163,23 +186,21 @@ def async_fail_fast(
     Its connections belong to the event loop that opens them: one such client per loop.
     Raises ``ValueError`` for a client whose connection kind has no asyncio counterpart.
     """
-    pool = client.connection_pool
-    name = getattr(pool, "connection_class", redis.Connection).__name__
-    connection_class = getattr(redis.asyncio.connection, name, None)
-    kwargs = getattr(pool, "connection_kwargs", None)
-    if connection_class is None or not kwargs:
-        raise ValueError(f"no asyncio connection like {name} (pool {type(pool).__name__})")
-    copied = {k: v for k, v in kwargs.items() if k in _ASYNC_COPIED}
-    async_pool = redis.asyncio.ConnectionPool(
-        connection_class=connection_class,
-        socket_timeout=timeout_s,
-        socket_connect_timeout=timeout_s,
-        retry=redis.asyncio.retry.Retry(
-            NoBackoff(), retries, supported_errors=(redis.ConnectionError,)
-        ),
-        **copied,
-    )
-    return redis.asyncio.Redis(connection_pool=async_pool)
+    connection_class, kwargs = _async_connection(client, timeout_s, retries)
+    pool = redis.asyncio.ConnectionPool(connection_class=connection_class, **kwargs)
+    return redis.asyncio.Redis(connection_pool=pool)
+
+
+def async_connector(
+    client: redis.Redis, *, timeout_s: float = FAIL_FAST_TIMEOUT_S
+) -> Callable[[], redis.asyncio.connection.AbstractConnection]:
+    """A factory of single asyncio connections to ``client``'s server (as
+    :func:`async_fail_fast`'s: connecting waits at most ``timeout_s``, never retried) for a
+    caller that times its reads and writes itself (no socket timeout on them). Raises
+    ``ValueError`` like :func:`async_fail_fast`."""
+    connection_class, kwargs = _async_connection(client, timeout_s, 0)
+    kwargs["socket_timeout"] = None
+    return lambda: connection_class(**kwargs)
 
 
 def same_server(a: redis.Redis, b: redis.Redis) -> bool:

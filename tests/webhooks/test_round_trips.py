@@ -7,6 +7,7 @@ import contextlib
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -108,10 +109,12 @@ def test_an_accepted_scan_is_one_evalsha(
 
 class DroppingProxy:
     """A TCP proxy to Redis that, once armed, closes the connection instead of passing the
-    next reply on: the command ran, its answer is lost (as when Redis stops right after)."""
+    next reply on: the command ran, its answer is lost (as when Redis stops right after).
+    With ``delay_s`` it passes that reply on late instead."""
 
-    def __init__(self, upstream_port: int) -> None:
+    def __init__(self, upstream_port: int, *, delay_s: float = 0.0) -> None:
         self.upstream_port = upstream_port
+        self.delay_s = delay_s
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.armed = threading.Event()
@@ -134,7 +137,9 @@ class DroppingProxy:
                 if replies and self.armed.is_set():
                     self.armed.clear()
                     self.dropped.set()
-                    break
+                    if not self.delay_s:
+                        break
+                    time.sleep(self.delay_s)
                 target.sendall(data)
         except OSError:
             pass
@@ -179,5 +184,62 @@ def test_a_lost_reply_is_a_503_and_the_retry_is_accepted_once(
             if e[b"decision"] == b"accepted" and e[b"event_id"] == b"lost-1"
         ]
         assert len(accepted) == 1
+    finally:
+        proxy.close()
+
+
+def test_concurrent_deliveries_each_get_their_own_answer(
+    own_redis: tuple[RedisServer, int], tmp_path: Path, secrets_env: None
+) -> None:
+    """60 deliveries at once share one pipelined connection: each answer is its own event's
+    (a new event 202 with its trigger id, a resend 200 duplicate), each trigger queued once."""
+    server, _port = own_redis
+    app, client, keys = _app(server.url, tmp_path, "many")
+    events = [n % 40 for n in range(60)]  # 20 of the 40 events are sent twice
+    answers: dict[int, list[httpx.Response]] = {}
+    lock = threading.Lock()
+
+    def deliver(url: str, n: int) -> None:
+        body, headers = _event(n, prefix="many")
+        answer = httpx.post(f"{url}/hooks/std", content=body, headers=headers, timeout=30)
+        with lock:
+            answers.setdefault(n, []).append(answer)
+
+    with serve(app) as url:
+        senders = [threading.Thread(target=deliver, args=(url, n)) for n in events]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join(60)
+    for n, got in answers.items():
+        statuses = sorted(a.status_code for a in got)
+        assert statuses == ([200, 202] if n < 20 else [202]), (n, [a.text for a in got])
+        accepted = next(a for a in got if a.status_code == 202).json()
+        assert accepted["trigger_id"] == f"webhook:std:many-{n}"
+        assert accepted["event_id"] == f"many-{n}"
+    ids = sorted(t["id"] for t in queued_triggers(client, keys))
+    assert ids == sorted(f"webhook:std:many-{n}" for n in range(40))
+
+
+def test_a_late_reply_is_never_handed_to_the_next_delivery(
+    own_redis: tuple[RedisServer, int], tmp_path: Path, secrets_env: None
+) -> None:
+    """A reply that comes after the 0.8 s limit: that delivery is a 503, and the connection
+    is dropped, so the late reply (accepted) cannot answer the next delivery (a duplicate)."""
+    proxy = DroppingProxy(own_redis[1], delay_s=1.5)
+    try:
+        app, _client, _keys = _app(f"redis://127.0.0.1:{proxy.port}/0", tmp_path, "late")
+        with serve(app) as url, httpx.Client(base_url=url, timeout=10) as http:
+            known, known_headers = _event(0, prefix="late")
+            assert http.post("/hooks/std", content=known, headers=known_headers).status_code == 202
+            late, late_headers = _event(1, prefix="late")
+            proxy.armed.set()
+            assert http.post("/hooks/std", content=late, headers=late_headers).status_code == 503
+            time.sleep(2.0)  # the late reply has reached the receiver's side by now
+            resend = http.post("/hooks/std", content=known, headers=known_headers)
+            retry = http.post("/hooks/std", content=late, headers=late_headers)
+        assert resend.status_code == 200, resend.text
+        assert resend.json()["status"] == "duplicate"
+        assert retry.status_code == 202, retry.text  # it ran: settled, queued once
     finally:
         proxy.close()

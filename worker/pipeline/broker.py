@@ -11,6 +11,7 @@ metrics.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import uuid4
@@ -19,6 +20,7 @@ import dramatiq
 import redis
 from dramatiq.broker import Consumer
 from dramatiq.brokers.redis import RedisBroker
+from dramatiq.encoder import JSONEncoder
 from dramatiq.middleware import CurrentMessage, Retries, default_middleware
 
 from worker.errors import QueueUnavailable
@@ -132,13 +134,29 @@ class TriggerQueue:
 
     @classmethod
     def encode(cls, trigger: Trigger) -> EncodedMessage:
-        """``trigger``'s message, byte for byte the layout :meth:`RedisBroker.enqueue` writes
-        (a fresh ``redis_message_id`` option; Dramatiq's JSON encoder), so the pipeline's
-        workers read it as any other. Only for an undelayed enqueue (no ``.DQ`` queue)."""
-        message = cls._message(trigger)
-        redis_id = str(uuid4())
-        encoded = message.copy(options={"redis_message_id": redis_id}).encode()
-        return EncodedMessage(str(message.message_id), redis_id, encoded)
+        """``trigger``'s message, byte for byte what :meth:`RedisBroker.enqueue` writes (the
+        fields of ``dramatiq.Message`` in their order, a fresh ``redis_message_id`` option,
+        Dramatiq's JSON encoder), so the pipeline's workers read it as any other. Only for an
+        undelayed enqueue (no ``.DQ`` queue). Built as a dict, not as two ``Message``
+        dataclasses, because the receiver encodes one per request."""
+        if not isinstance(dramatiq.get_encoder(), JSONEncoder):  # pragma: no cover
+            message = cls._message(trigger)
+            redis_id = str(uuid4())
+            encoded = message.copy(options={"redis_message_id": redis_id}).encode()
+            return EncodedMessage(str(message.message_id), redis_id, encoded)
+        message_id, redis_id = str(uuid4()), str(uuid4())
+        fields = {
+            "queue_name": TRIGGERS_QUEUE,
+            "actor_name": EVALUATE_TRIGGER,
+            "args": [trigger.model_dump(mode="json")],
+            "kwargs": {},
+            "options": {"redis_message_id": redis_id},
+            "message_id": message_id,
+            "message_timestamp": int(time.time() * 1000),
+        }
+        return EncodedMessage(
+            message_id, redis_id, json.dumps(fields, separators=(",", ":")).encode()
+        )
 
     def enqueue(self, trigger: Trigger, *, delay_ms: int | None = None) -> str:
         """Enqueue ``trigger``; returns the message id once Redis has accepted it."""

@@ -1,8 +1,9 @@
 """A scan's claim, direction, enqueue and ingress entry in one atomic Redis script.
 
-The receiver's hot path (:meth:`Receiver.handle_async`): one ``EVALSHA`` on the event loop
-instead of a claim, a direction script, Dramatiq's enqueue, a commit and an ``XADD``, each a
-round trip from a worker thread. In order, atomically:
+The receiver's hot path (:meth:`Receiver.handle_async`): one ``EVALSHA`` on the event loop,
+through a pipelined :class:`~worker.webhooks.channel.ScriptChannel`, instead of a claim, a
+direction script, Dramatiq's enqueue, a commit and an ``XADD``, each a round trip from a
+worker thread. In order, atomically:
 
 1. the dedupe keys (:mod:`.dedupe`): a committed id is a duplicate, a pending one (a delivery
    on the general path, in flight right now) is told to retry; neither writes anything;
@@ -27,9 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from redis.commands.core import AsyncScript
-
 from worker.pipeline.broker import EncodedMessage
+from worker.webhooks.channel import ScriptChannel
 from worker.webhooks.dedupe import DONE, PENDING_PREFIX
 from worker.webhooks.direction import DIRECTION_LUA, DirectionInputs
 
@@ -114,7 +114,7 @@ def _text(value: object) -> str:
 
 
 async def accept(
-    script: AsyncScript,
+    script: ScriptChannel,
     *,
     claim_keys: tuple[str, ...],
     direction: DirectionInputs,
@@ -132,5 +132,5 @@ async def accept(
         args += [variant.message.redis_id, variant.message.payload, variant.reason, variant.kind]
     args += [entry.source, entry.event_id, entry.trigger_id, entry.subject, entry.at]
     keys = [*direction.keys, *queue_keys, ingress_key, *claim_keys]
-    result = await script(keys=keys, args=args)
+    result = await script(keys, args)
     return Accepted(Verdict(_text(result[0])), _text(result[1]))

@@ -30,7 +30,6 @@ from typing import Any, Protocol
 import redis
 import redis.asyncio
 from pydantic import ValidationError
-from redis.commands.core import AsyncScript
 from starlette.concurrency import run_in_threadpool
 
 from worker.errors import QueueUnavailable
@@ -42,9 +41,17 @@ from worker.pipeline.broker import TriggerQueue
 from worker.pipeline.state import TrackerState
 from worker.rules.schema import SourcesFile, WebhookSource
 from worker.settings import Settings, webhook_secret_env
-from worker.store import Keys, async_fail_fast, fail_fast, same_server
+from worker.store import (
+    FAIL_FAST_TIMEOUT_S,
+    Keys,
+    async_connector,
+    async_fail_fast,
+    fail_fast,
+    same_server,
+)
 from worker.webhooks.accept import ACCEPT_LUA, Entry, Variant, Verdict, accept
 from worker.webhooks.adapters import ADAPTERS
+from worker.webhooks.channel import ScriptChannel
 from worker.webhooks.dedupe import Claim, ClaimState, Dedupe
 from worker.webhooks.direction import DirectionInputs, DirectionPolicy, door_direction
 from worker.webhooks.events import Delivery, Ignored, Reject, Scan, TrackerChange
@@ -79,10 +86,11 @@ UNSETTLED_MAX = 10_000
 
 @dataclass(frozen=True)
 class _LoopRedis:
-    """The asyncio client (and its loaded script) of one event loop."""
+    """The asyncio Redis of one event loop: a client (ingress entries) and the accept
+    script's pipelined channel."""
 
     client: redis.asyncio.Redis
-    accept: AsyncScript
+    accept: ScriptChannel
 
 
 class PersonLike(Protocol):
@@ -400,14 +408,17 @@ class Receiver:
         except KeyError:
             pass
         try:
-            # no blind resend of the script: a dropped connection may have lost the reply of
-            # a script that ran (a 503 then, settled by the vendor's retry)
-            client = async_fail_fast(self._origin, retries=0)
+            client = async_fail_fast(self._origin)
+            # never resends a script: a dropped connection may have lost the reply of a
+            # script that ran (a 503 then, settled by the vendor's retry)
+            channel = ScriptChannel(
+                async_connector(self._origin), ACCEPT_LUA, timeout_s=FAIL_FAST_TIMEOUT_S
+            )
         except ValueError as exc:
             log.warning("webhook.no_async_redis", reason=str(exc))
             found: _LoopRedis | None = None
         else:
-            found = _LoopRedis(client, client.register_script(ACCEPT_LUA))
+            found = _LoopRedis(client, channel)
         self._loops[loop] = found
         return found
 
