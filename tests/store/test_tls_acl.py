@@ -152,3 +152,46 @@ def test_tools_use_it_and_a_wrong_password_is_exit_4_without_the_password(tls_re
     assert bad.returncode == 4, bad.stderr
     assert wrong not in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_a_webhook_delivery_is_accepted_over_rediss_with_an_acl_user(tls_redis, tmp_path):
+    """The receiver's own asyncio connection (worker/webhooks/channel.py) logs in over TLS
+    as the URL's ACL user: a signed delivery is accepted and its trigger queued."""
+    from tests.webhooks.conftest import PEOPLE, SOURCES
+    from tests.webhooks.helpers import SECRETS, queued_triggers, serve, standard_headers
+    from worker.pipeline.broker import TriggerQueue, make_broker
+    from worker.settings import Settings
+    from worker.store import Keys, connect
+    from worker.webhooks.app import create_app
+
+    base, ca = tls_redis
+    settings = Settings(
+        redis_url=_url(base, ca),
+        namespace="tls-hooks",
+        data_dir=tmp_path / "d",
+        rules_dir=tmp_path / "r",
+        log_format="json",
+    )
+    handle = connect(settings)
+    keys = Keys(settings.namespace)
+    app = create_app(
+        settings,
+        client=handle.client,
+        keys=keys,
+        sources=SOURCES,
+        directory=PEOPLE,
+        queue=TriggerQueue(make_broker(handle.client, keys)),
+        secrets=lambda name: [SECRETS[name]] if name in SECRETS else [],
+    )
+    body = (
+        b'{"type": "badge.in", "subject": "a@example.com", "occurred_at": 1767603503,'
+        b' "door": "Lobby"}'
+    )
+    headers = standard_headers(body, SECRETS["std"], msg_id="tls-1")
+    try:
+        with serve(app) as url:
+            answer = httpx.post(f"{url}/hooks/std", content=body, headers=headers, timeout=10)
+        assert answer.status_code == 202, answer.text
+        assert [t["id"] for t in queued_triggers(handle.client, keys)] == ["webhook:std:tls-1"]
+    finally:
+        handle.close()
