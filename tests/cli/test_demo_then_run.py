@@ -230,8 +230,13 @@ def test_demo_then_run_with_the_shipped_rules_against_the_sandbox(sandbox, tmp_p
         time.sleep(1.1)  # the person badges in a moment later (Verkada times are whole seconds)
         assert badge(VERKADA_IN, time.time()) is Result.STARTED
         assert len(sandbox.control.state().trackers) == 1
-        # nothing the demo left behind was read: no outcome of this site is superseded
-        assert all(o.result is not Result.SUPERSEDED for o in outcomes.all())
+        # nothing the demo left behind was read: no badge of this site is superseded. (The
+        # shipped calendar's shift starts are left out: run within the scheduler's catch-up
+        # after one, e.g. 08:07 UTC after Dana's 08:00, the late calendar trigger is rightly
+        # superseded by her newer badge-in.)
+        badges = [o for o in outcomes.all() if o.source == "webhook:verkada-hq"]
+        assert len(badges) == 4
+        assert all(o.result is not Result.SUPERSEDED for o in badges)
         client.close()
     finally:
         run.send_signal(signal.SIGTERM)
