@@ -47,7 +47,13 @@ from worker.models import (
     clamp_note,
 )
 from worker.pipeline.atomic import Snapshot, SnapshotFacts
-from worker.pipeline.broker import ACTIONS_QUEUE, APPLY_ACTION, EVALUATE_TRIGGER, TRIGGERS_QUEUE
+from worker.pipeline.broker import (
+    ACTIONS_QUEUE,
+    APPLY_ACTION,
+    EVALUATE_TRIGGER,
+    MESSAGE_MAX_AGE_MS,
+    TRIGGERS_QUEUE,
+)
 from worker.pipeline.context import CONFIRM_WAIT_MS, Context
 from worker.pipeline.ledger import Refusal, finished_of, in_flight_of, refusal_of
 from worker.pipeline.limiter import SHORT_WAIT_MS
@@ -78,7 +84,7 @@ ACTOR_OPTIONS: dict[str, Any] = {
     "max_backoff": 300_000,
     "retry_when": lambda retries, exc: isinstance(exc, dramatiq.Retry),
     "time_limit": 120_000,
-    "max_age": 2 * 86_400_000,
+    "max_age": MESSAGE_MAX_AGE_MS,
 }
 
 #: Waiting for another action of the same person: retry after this long (ms), jittered.
@@ -219,7 +225,7 @@ def _evaluate(ctx: Context, broker: RedisBroker, trigger: Trigger, delivery: str
         outcome = Outcome.for_trigger(
             trigger, delivery, result, reason, rules_version=ruleset.version, **extra
         )
-        ctx.atomic.end(outcome, token=held.take(), claim=trigger.id)
+        held.end(outcome, claim=trigger.id)
 
     try:
         if snap.owner != delivery:
@@ -298,20 +304,35 @@ def _action(
 
 class _Held:
     """The person's lock as :meth:`Atomic.begin` left it: released exactly once, by the
-    final step (:meth:`take`) or else when the message leaves (:meth:`release`)."""
+    final step (:meth:`end`) or else when the message leaves (:meth:`release`)."""
 
     def __init__(self, ctx: Context, person: str, snap: Snapshot) -> None:
         self.ctx = ctx
         self.person = person
         self.token: str | None = snap.token if snap.locked else None
 
-    def take(self) -> str | None:
-        """The token, for a step that releases the lock itself."""
-        token, self.token = self.token, None
-        return token
+    def end(
+        self,
+        outcome: Outcome,
+        *,
+        claim: str,
+        tracking: tuple[bool, datetime] | None = None,
+        finish: tuple[str, Result, datetime | None] | None = None,
+    ) -> None:
+        """The final step (:meth:`Atomic.end`), which releases the lock; until it has
+        answered, the lock is still this message's to release."""
+        self.ctx.atomic.end(
+            outcome,
+            token=self.token,
+            lock_person=self.person,
+            claim=claim,
+            tracking=tracking,
+            finish=finish,
+        )
+        self.token = None
 
     def release(self) -> None:
-        token = self.take()
+        token, self.token = self.token, None
         if token is not None:
             self.ctx.atomic.release(self.person, token)
 
@@ -388,7 +409,8 @@ class _Apply:
                 return
             if self.held.token is None:
                 raise dramatiq.Retry("person busy", delay=_jitter(LOCK_RETRY_MS))
-            self.guarded()
+            with ctx.budget.held_by(action.key):
+                self.guarded()
         finally:
             self.held.release()
 
@@ -400,7 +422,8 @@ class _Apply:
         try:
             if self.already_done():
                 return
-            self.guarded()
+            with self.ctx.budget.held_by(self.action.key):
+                self.guarded()
         except dramatiq.Retry as retry:
             if self.decision is not None:
                 self.ctx.atomic.keep_decision(
@@ -715,13 +738,7 @@ class _Apply:
             attempts=self.attempts,
             api_message=self.api_message,
         )
-        self.ctx.atomic.end(
-            outcome,
-            token=self.held.take(),
-            claim=self.action.trigger.id,
-            tracking=tracking,
-            finish=finish,
-        )
+        self.held.end(outcome, claim=self.action.trigger.id, tracking=tracking, finish=finish)
 
 
 # -- guards: each returns (result, reason) to end the action, or None; they run in order ------

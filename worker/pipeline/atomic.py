@@ -35,6 +35,7 @@ import redis
 
 from worker.metrics.process import process_metrics
 from worker.models import Outcome, Result
+from worker.pipeline.broker import MESSAGE_MAX_AGE_MS
 from worker.pipeline.ledger import PENDING_TTL_S, Ledger, PersonLock
 from worker.pipeline.limiter import ACQUIRE_LUA, RateLimiter
 from worker.pipeline.outcomes import RECORD_LUA, OutcomeLog
@@ -51,11 +52,12 @@ _DONE = "done"
 
 _BEGIN = r"""
 -- KEYS: 1 claim, 2 lock, 3 action, 4 attempts, 5 pending, 6 last, 7 state, 8 pauses,
---       9 leave, 10 user ids
+--       9 leave, 10 user ids, 11 the decision key of releases before the claim kept it
 -- ARGV: 1 claim ('1': claim the trigger), 2 delivery, 3 claim ttl, 4 person ('': none),
 --       5 lock token, 6 lock ttl ms, 7 facts ('1': read pauses and leave), 8 user id ('1':
 --       read the cached one)
-local v = redis.call('MGET', KEYS[1], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[9])
+local v = redis.call('MGET', KEYS[1], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[9],
+                     KEYS[11])
 local claim = false
 if ARGV[1] == '1' then
   claim = v[1]
@@ -63,6 +65,7 @@ if ARGV[1] == '1' then
     redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
     claim = ARGV[2]
   end
+  if claim == ARGV[2] and v[8] then claim = ARGV[2] .. '\30' .. v[8] end  -- upgraded in flight
   if string.match(claim, '^[^\30]*') ~= ARGV[2] or ARGV[4] == '' then return {claim} end
   if string.find(claim, '\30', 1, true) then return {claim} end
 end
@@ -77,21 +80,28 @@ if ARGV[8] == '1' then user = redis.call('HGET', KEYS[10], ARGV[4]) end
 return {claim, locked, v[2], v[3], v[4], v[5], v[6], pauses, leave, user}
 """
 
-_KEEP = r"""
-local claim = redis.call('GET', KEYS[1])
-if claim and string.match(claim, '^[^\30]*') == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+#: Keep a decision with the claim: only if this delivery owns the claim and its action has not
+#: ended (never reopen a ``done`` claim), for at least as long as a message may live.
+_KEEP_LUA = r"""
+local function keep_decision(k_claim, delivery, value, ttl)
+  local claim = redis.call('GET', k_claim)
+  if claim and string.match(claim, '^[^\30]*') == delivery
+     and string.sub(claim, -5) ~= '\30done' then
+    redis.call('SET', k_claim, value, 'EX', math.max(tonumber(ttl), redis.call('TTL', k_claim)))
+  end
 end
-return 1
 """
+
+_KEEP = _KEEP_LUA + "keep_decision(KEYS[1], ARGV[1], ARGV[2], ARGV[3])\nreturn 1\n"
 
 _PREPARE = (
     ACQUIRE_LUA
+    + _KEEP_LUA
     + r"""
 -- KEYS: 1-4 the limiter's, 5 action, 6 pending, 7 attempts, 8 state, 9 claim
 -- ARGV: 1-5 the limiter's, 6 call ('1': the start/stop itself), 7 ttl, 8 action key,
 --       9 pending ttl, 10 attempts after this one, 11 claim with the decision ('': kept
---       already; the caller owns the claim: it made or found it in this message)
+--       already), 12 delivery, 13 the claim's ttl with a decision
 local wait = acquire(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV)
 if wait > 0 then return wait end
 redis.call('SET', KEYS[7], ARGV[10], 'EX', ARGV[7])  -- under the person's lock: no race
@@ -100,7 +110,7 @@ if ARGV[6] == '1' then
   redis.call('SET', KEYS[5], 'inflight', 'EX', ARGV[7])
   redis.call('SET', KEYS[6], ARGV[8], 'EX', ARGV[9])
 end
-if ARGV[11] ~= '' then redis.call('SET', KEYS[9], ARGV[11], 'KEEPTTL') end
+if ARGV[11] ~= '' then keep_decision(KEYS[9], ARGV[12], ARGV[11], ARGV[13]) end
 return 0
 """
 )
@@ -112,8 +122,8 @@ _END = (
 --       8-11 the outcome's (guard, stream, counters, last outcome per person)
 -- ARGV: 1 state ('': keep), 2 state ttl, 3 lock token ('': none held), 4 delivery ('': leave
 --       the claim), 5 the action's final mark ('': none), 6 ttl, 7 applied ms (''), 8 action
---       key, 9-13 the outcome's
-local v = redis.call('MGET', KEYS[5], KEYS[6], KEYS[2], KEYS[3])
+--       key, 9-13 the outcome's, 14 the claim's ttl once done
+local v = redis.call('MGET', KEYS[5], KEYS[6], KEYS[2], KEYS[3], KEYS[8])
 local gone = {}
 if ARGV[1] ~= '' then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
 if ARGV[5] ~= '' then
@@ -130,9 +140,11 @@ local k_out = {KEYS[8], KEYS[9], KEYS[10], KEYS[11]}
 local a_out = {ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13]}
 local claim = v[4]
 if ARGV[4] ~= '' and claim and string.match(claim, '^[^\30]*') == ARGV[4] then
-  -- the delivery owns its trigger's claim: "done" there makes its outcome once (no guard key)
-  if string.sub(claim, -5) == '\30done' then return 0 end
-  redis.call('SET', KEYS[3], ARGV[4] .. '\30done', 'KEEPTTL')
+  -- the delivery owns its trigger's claim: "done" there makes its outcome once (no guard key;
+  -- one written by a release before this one still counts)
+  if string.sub(claim, -5) == '\30done' or v[5] then return 0 end
+  redis.call('SET', KEYS[3], ARGV[4] .. '\30done', 'EX',
+             math.max(tonumber(ARGV[14]), redis.call('TTL', KEYS[3])))
   return append_outcome(k_out, a_out)
 end
 return record_outcome(k_out, a_out)
@@ -225,6 +237,9 @@ class Atomic:
         self.outcomes = outcomes
         self.limiter = limiter
         self.locks = locks
+        self.claim_ttl_s = max(ledger.ttl_s, MESSAGE_MAX_AGE_MS // 1000)
+        """A claim that keeps a decision or says ``done`` lives at least as long as a message
+        of its delivery may come back (then the dedupe TTL, if longer)."""
         self._begin = client.register_script(_BEGIN)
         self._prepare = client.register_script(_PREPARE)
         self._keep = client.register_script(_KEEP)
@@ -258,6 +273,7 @@ class Atomic:
                 keys("pauses"),
                 keys("leave", person or "", leave_day.isoformat() if leave_day else ""),
                 keys("user-ids"),
+                keys("decision", delivery),
             ],
             args=[
                 "1" if trigger_id is not None else "0",
@@ -322,6 +338,8 @@ class Atomic:
                     PENDING_TTL_S,
                     attempts,
                     f"{delivery}{SEP}{text}" if decision else "",
+                    delivery,
+                    self.claim_ttl_s,
                 ],
             )
         )
@@ -332,7 +350,8 @@ class Atomic:
     def keep_decision(self, trigger_id: str, delivery: str, decision: str) -> None:
         """Keep ``decision`` with the claim of ``trigger_id`` (if ``delivery`` owns it)."""
         self._keep(
-            keys=[self.keys("trigger", trigger_id)], args=[delivery, f"{delivery}{SEP}{decision}"]
+            keys=[self.keys("trigger", trigger_id)],
+            args=[delivery, f"{delivery}{SEP}{decision}", self.claim_ttl_s],
         )
 
     def end(
@@ -340,14 +359,15 @@ class Atomic:
         outcome: Outcome,
         *,
         token: str | None,
+        lock_person: str,
         claim: str | None,
         tracking: tuple[bool, datetime] | None = None,
         finish: tuple[str, Result, datetime | None] | None = None,
     ) -> bool:
         """Record ``outcome`` (once per delivery) and, in the same step: the known state
         (``tracking``: is tracking, since), the action's final mark (``finish``: action key,
-        result, applied at), the release of the lock held with ``token``, and the claim of
-        ``claim`` (the trigger id) marked done. True if the outcome was recorded now."""
+        result, applied at), the release of ``lock_person``'s lock held with ``token``, and the
+        claim of ``claim`` (the trigger id) marked done. True if the outcome was recorded now."""
         person = outcome.person or ""
         state = (
             dump_state(tracking[0], tracking[1], "autoclock")
@@ -361,7 +381,7 @@ class Atomic:
             self._end(
                 keys=[
                     self.state.key(person),
-                    keys("lock", person),
+                    keys("lock", lock_person),
                     keys("trigger", claim or ""),
                     keys("action", action_key),
                     keys("last", person),
@@ -379,6 +399,7 @@ class Atomic:
                     _ms(applied_at) if applied_at is not None else "",
                     action_key,
                     *self.outcomes.record_args(outcome),
+                    self.claim_ttl_s,
                 ],
             )
         )

@@ -33,6 +33,7 @@ __all__ = [
     "ACTIONS_QUEUE",
     "APPLY_ACTION",
     "EVALUATE_TRIGGER",
+    "MESSAGE_MAX_AGE_MS",
     "TRIGGERS_QUEUE",
     "EncodedMessage",
     "TriggerQueue",
@@ -46,6 +47,10 @@ TRIGGERS_QUEUE = "triggers"
 ACTIONS_QUEUE = "actions"
 EVALUATE_TRIGGER = "evaluate_trigger"
 APPLY_ACTION = "apply_action"
+
+#: A message older than this is dropped (the actors' ``max_age``): a backstop far beyond any
+#: rule's deadline, and how long what guards a delivery's redelivery must be kept at least.
+MESSAGE_MAX_AGE_MS = 2 * 86_400_000
 
 #: A worker whose heartbeat is older than this is dead; its messages go back to the queue.
 HEARTBEAT_TIMEOUT_MS = 30_000

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,7 +20,7 @@ from worker.pipeline.dlq import DeadLetters
 from worker.pipeline.facts import ApiFacts
 from worker.pipeline.identity import Identity
 from worker.pipeline.ledger import Ledger, PersonLock
-from worker.pipeline.limiter import SHORT_WAIT_MS, RateLimiter
+from worker.pipeline.limiter import RateLimiter
 from worker.pipeline.outcomes import OutcomeLog
 from worker.pipeline.pauses import PauseStore
 from worker.pipeline.state import TrackerState
@@ -52,9 +53,9 @@ def budget_holder() -> str:
 class Budget:
     """The WebWork client's ``before_request`` hook: one slot of the shared budget per call.
 
-    :meth:`prepay` takes the slot *before* a call whose start must be recorded first (the
-    action ledger's in-flight mark), so waiting for budget never leaves a false in-flight
-    mark behind; the next request then uses the prepaid slot.
+    :meth:`Atomic.prepare` takes the slot *before* a call whose start must be recorded first
+    (the action ledger's in-flight mark), so waiting for budget never leaves a false in-flight
+    mark behind; :meth:`paid` then lets the next request use it.
     """
 
     def __init__(self, limiter: RateLimiter) -> None:
@@ -65,14 +66,18 @@ class Budget:
         if getattr(self.local, "prepaid", False):
             self.local.prepaid = False
             return
-        self.limiter.acquire(budget_holder())
+        self.limiter.acquire(getattr(self.local, "holder", None) or budget_holder())
 
-    def prepay(self, *, max_sleep_ms: int = SHORT_WAIT_MS) -> None:
-        """Take a slot now, sleeping up to ``max_sleep_ms`` for it in place (or raise
-        :class:`Backpressure`, the slot reserved for this message); the next request uses it."""
-        self.local.prepaid = False
-        self.limiter.acquire(budget_holder(), max_sleep_ms=max_sleep_ms)
-        self.local.prepaid = True
+    @contextmanager
+    def held_by(self, holder: str) -> Iterator[None]:
+        """Calls in the block reserve budget as ``holder`` (an action's key), so a slot an
+        action reserved is its own when it comes back as another message."""
+        previous = getattr(self.local, "holder", None)
+        self.local.holder = holder
+        try:
+            yield
+        finally:
+            self.local.holder = previous
 
     def paid(self) -> None:
         """A slot was taken for the next request by other means (:meth:`Atomic.prepare`)."""
