@@ -243,3 +243,27 @@ def test_a_late_reply_is_never_handed_to_the_next_delivery(
         assert retry.status_code == 202, retry.text  # it ran: settled, queued once
     finally:
         proxy.close()
+
+
+def test_a_large_delivery_is_handled_off_the_loop_with_the_same_answers(
+    app_url: str, redis_client: redis.Redis, keys: Keys
+) -> None:
+    """A body over 64 KiB is verified and parsed in a worker thread (the general path):
+    202 once, then a duplicate, and one queued trigger, as for a small one."""
+    payload = {
+        "type": "badge.in",
+        "subject": "big@example.com",
+        "occurred_at": "2026-11-02T08:00:00Z",
+        "door": "Lobby",
+        "note": "x" * 100_000,
+    }
+    body = json.dumps(payload).encode()
+    assert len(body) > 64 * 1024
+    headers = standard_headers(body, SECRETS["std"], msg_id="big-1")
+    with httpx.Client(base_url=app_url, timeout=10) as http:
+        first = http.post("/hooks/std", content=body, headers=headers)
+        second = http.post("/hooks/std", content=body, headers=headers)
+    assert first.status_code == 202, first.text
+    assert second.status_code == 200
+    assert second.json()["status"] == "duplicate"
+    assert [t["id"] for t in queued_triggers(redis_client, keys)] == ["webhook:std:big-1"]
