@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import apprise
 from pydantic import SecretStr
 
 from worker.errors import NotifyError
@@ -50,12 +49,16 @@ def address_url(url: str, address: str | None) -> str:
 
 def check_url(url: SecretStr) -> bool:
     """True when Apprise understands ``url`` (nothing is sent)."""
+    import apprise  # its plugins are loaded only where a channel is used
+
     return bool(apprise.Apprise().add(url.get_secret_value()))
 
 
 def send(channel: str, url: SecretStr, address: str | None, title: str, body: str) -> None:
     """Send ``title``/``body`` to ``channel``; :class:`NotifyError` (naming the channel only)
     when Apprise does not understand the URL or the channel does not accept the message."""
+    import apprise  # its plugins are loaded only where a channel is used
+
     sender = apprise.Apprise()
     if not sender.add(address_url(url.get_secret_value(), address)):
         raise NotifyError(f"channel {channel!r}: its URL is not one Apprise understands")
