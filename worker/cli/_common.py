@@ -7,6 +7,7 @@ import signal
 import socket
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import click
 import redis
@@ -49,21 +50,27 @@ def settings_or_exit(**overrides: object) -> Settings:
     return settings
 
 
-def ruleset_or_exit(settings: Settings) -> Ruleset:
-    """Load the rules directory; on any problem print every one and exit 3."""
+def ruleset_or_exit(settings: Settings, directory: Path | None = None) -> Ruleset:
+    """Load the rules (``directory``, default ``AUTOCLOCK_RULES_DIR``); on any problem print
+    every one as ``file:line: reason`` and exit 3.
+
+    The one loader of every command that needs valid rules, so they refuse alike. Calendar
+    feed URLs (they may carry a token) are registered as secrets before anything is logged.
+    """
     from worker.cli import EXIT_CONFIG
 
+    directory = directory or settings.rules_dir
     try:
-        return load_ruleset(settings.rules_dir, default_timezone=settings.timezone)
+        ruleset = load_ruleset(directory, default_timezone=settings.timezone)
     except RulesError as exc:
         click.echo(
-            f"autoclock: refusing to start, {len(exc.problems)} problem(s) in "
-            f"{settings.rules_dir}:",
-            err=True,
+            f"autoclock: {len(exc.problems)} problem(s) in the rules in {directory}:", err=True
         )
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)
         raise SystemExit(EXIT_CONFIG) from None
+    register_secrets([c.url for c in ruleset.sources.calendars if c.url])
+    return ruleset
 
 
 #: ``--threads`` of the commands that run the actors (``worker`` and ``run``).

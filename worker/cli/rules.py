@@ -19,12 +19,11 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from worker.errors import RulesError
 from worker.models import Trigger, TriggerKind, utcnow
 from worker.rules.directory import Person
 from worker.rules.evaluate import Decision, evaluate, format_duration
 from worker.rules.facts import StaticFacts
-from worker.rules.load import check_ruleset, load_ruleset
+from worker.rules.load import check_ruleset
 from worker.rules.ruleset import Ruleset
 from worker.settings import Settings
 
@@ -141,9 +140,10 @@ def explain_command(
     Nothing is enqueued and the API is never called; holidays come from the `holidays`
     package, tracker state and leave from --tracking / --on-leave.
     """
+    from worker.cli._common import ruleset_or_exit
+
     settings = _settings()
-    directory = rules_dir or settings.rules_dir
-    ruleset = _ruleset_or_exit(directory, settings.timezone)
+    ruleset = ruleset_or_exit(settings, rules_dir)
 
     notes: list[str] = []
     if trigger_file is not None:
@@ -187,18 +187,6 @@ def explain_command(
         click.echo(json.dumps(_as_json(trigger, person, how, decision), sort_keys=True))
         return
     _print_explanation(trigger, person, how, decision, notes, tracking, on_leave)
-
-
-def _ruleset_or_exit(directory: Path, default_timezone: str) -> Ruleset:
-    from worker.cli import EXIT_CONFIG
-
-    try:
-        return load_ruleset(directory, default_timezone=default_timezone)
-    except RulesError as exc:
-        click.echo(f"autoclock: the rules in {directory} are invalid:", err=True)
-        for problem in exc.problems:
-            click.echo(f"  {problem}", err=True)
-        raise SystemExit(EXIT_CONFIG) from None
 
 
 def _default_source(ruleset: Ruleset, kind: TriggerKind) -> str:

@@ -11,11 +11,8 @@ from types import FrameType
 
 import click
 
-from worker.errors import RulesError
-from worker.logs import get_logger, register_secrets
+from worker.logs import get_logger
 from worker.pipeline.broker import TriggerQueue, make_broker
-from worker.rules.load import load_ruleset
-from worker.rules.ruleset import Ruleset
 from worker.scheduler.clock import Clock, SimulatedClock, SystemClock
 from worker.scheduler.loop import Scheduler
 from worker.scheduler.simulate import (
@@ -25,7 +22,6 @@ from worker.scheduler.simulate import (
     simulate_range,
     trigger_records,
 )
-from worker.settings import Settings
 
 from ._admin import (
     admin_listener_or_exit,
@@ -33,7 +29,7 @@ from ._admin import (
     scheduler_health,
     start_admin_or_exit,
 )
-from ._common import redis_or_exit, settings_or_exit
+from ._common import redis_or_exit, ruleset_or_exit, settings_or_exit
 from ._live import live_rules
 
 __all__ = ["COMMANDS", "scheduler", "simulate"]
@@ -42,21 +38,6 @@ log = get_logger(__name__)
 
 #: Longest range ``simulate --from/--to`` accepts (a little over a year).
 MAX_SIMULATED_DAYS = 400
-
-
-def _ruleset_or_exit(settings: Settings, rules_dir: Path | None) -> Ruleset:
-    from worker.cli import EXIT_CONFIG
-
-    directory = rules_dir or settings.rules_dir
-    try:
-        ruleset = load_ruleset(directory, default_timezone=settings.timezone)
-    except RulesError as exc:
-        click.echo(f"autoclock: invalid rules in {directory}:", err=True)
-        for problem in exc.problems:
-            click.echo(f"  {problem}", err=True)
-        raise SystemExit(EXIT_CONFIG) from None
-    register_secrets([c.url for c in ruleset.sources.calendars if c.url])
-    return ruleset
 
 
 def _clock(start: str | None, speed: float, epoch: float | None) -> Clock:
@@ -118,7 +99,7 @@ def scheduler(
 
     clock = _clock(clock_start, clock_speed, clock_epoch)
     settings = settings_or_exit()
-    ruleset = _ruleset_or_exit(settings, rules_dir)
+    ruleset = ruleset_or_exit(settings, rules_dir)
     admin_listener = admin_listener_or_exit(settings)
     handle = redis_or_exit(settings, embedded="never")
     queue = TriggerQueue(make_broker(handle.client, handle.keys))
@@ -209,7 +190,7 @@ def simulate(
     if (end - start).days > MAX_SIMULATED_DAYS:
         raise click.BadParameter(f"at most {MAX_SIMULATED_DAYS} days", param_hint="--to")
     settings = settings_or_exit()
-    ruleset = _ruleset_or_exit(settings, rules_dir)
+    ruleset = ruleset_or_exit(settings, rules_dir)
     try:
         report = simulate_range(ruleset, start, end, person=person)
     except LookupError as exc:
