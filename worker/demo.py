@@ -28,9 +28,10 @@ from zoneinfo import ZoneInfo
 import redis
 from pydantic import SecretStr
 
+from worker.clock import ShiftedClock
 from worker.errors import ConfigError
 from worker.examples import rules_dir
-from worker.models import Outcome, Result, Trigger, TriggerKind, utcnow
+from worker.models import Outcome, Result, Trigger, TriggerKind
 from worker.pipeline.broker import ACTIONS_QUEUE, TRIGGERS_QUEUE
 from worker.pipeline.runtime import Pipeline, build_pipeline
 from worker.rules.load import load_ruleset
@@ -204,19 +205,6 @@ def demo_env(settings: Settings) -> str:
     )
 
 
-class ShiftedClock:
-    """``now`` as the scripted day sees it: real time plus a movable offset."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta(0)
-
-    def set(self, moment: datetime) -> None:
-        self.offset = moment - utcnow()
-
-    def __call__(self) -> datetime:
-        return utcnow() + self.offset
-
-
 def run_demo(settings: Settings, echo: Callable[[str], None], *, timeout_s: float = 30) -> bool:
     """Play the scripted day; True when every step ended as expected."""
     seed = Seed.sample()
@@ -239,10 +227,9 @@ def run_demo(settings: Settings, echo: Callable[[str], None], *, timeout_s: floa
                 "the demo another --data-dir"
             )
         ruleset = load_ruleset(configured.rules_dir, default_timezone=configured.timezone)
-        pipeline = build_pipeline(configured, handle, ruleset)
+        clock = ShiftedClock()  # set to each step's moment of the scripted day
+        pipeline = build_pipeline(configured, handle, ruleset, clock=clock)
         app_client = WebWorkClient(base_url=sandbox.api_url, token=SecretStr(SANDBOX_OWNER_TOKEN))
-        clock = ShiftedClock()
-        pipeline.context.clock = clock
         pipeline.start(threads=4)
         _drain(pipeline, timeout_s)
         for person in ruleset.directory.people:  # the sandbox is new: forget the old one's state

@@ -8,12 +8,14 @@ exactly one :class:`Outcome`.
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+from worker.clock import utcnow  # the system clock; re-exported for the models' defaults
 
 __all__ = [
     "CLAMPED_FROM",
@@ -43,11 +45,6 @@ def check_zone(value: str) -> str:
 
 #: A pydantic field type: an IANA time zone name, checked by :func:`check_zone`.
 ZoneName = Annotated[str, AfterValidator(check_zone)]
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware, in UTC."""
-    return datetime.now(UTC)
 
 
 class TriggerKind(StrEnum):

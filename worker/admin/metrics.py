@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import redis
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import CollectorRegistry
 
+from worker.clock import Clock, utcnow
 from worker.metrics import (
     ClusterCollector,
     ClusterSnapshot,
@@ -29,15 +29,15 @@ from worker.store import Keys
 __all__ = ["cluster_snapshot", "metrics_renderer"]
 
 
-def cluster_snapshot(client: redis.Redis, keys: Keys) -> ClusterSnapshot:
-    """The cluster-wide figures, read from Redis now."""
+def cluster_snapshot(client: redis.Redis, keys: Keys, clock: Clock = utcnow) -> ClusterSnapshot:
+    """The cluster-wide figures, read from Redis now (``clock``'s now, for the deadlines)."""
     memory = client.info("memory")
     return ClusterSnapshot(
         queues=[queue_stats(client, keys, q) for q in (TRIGGERS_QUEUE, ACTIONS_QUEUE)],
         dead_letters=DeadLetters(client, keys).count(),
         outcomes=outcome_counts(client, keys),
         notifications=notification_counts(client, keys),
-        actions_past_deadline=actions_past_deadline(client, keys, datetime.now(UTC)),
+        actions_past_deadline=actions_past_deadline(client, keys, clock()),
         redis_used_memory_bytes=float(memory.get("used_memory", 0)),
         redis_maxmemory_bytes=float(memory.get("maxmemory", 0)),
     )

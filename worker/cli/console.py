@@ -16,6 +16,7 @@ from worker.cli._common import (
     settings_or_exit,
     wait_for_signal,
 )
+from worker.clock import utcnow
 from worker.console.access import check_binding
 from worker.console.app import create_console_app
 from worker.console.core import Console
@@ -23,7 +24,6 @@ from worker.console.day import gather_days
 from worker.console.review import review
 from worker.errors import ConfigError, RulesError
 from worker.logs import get_logger
-from worker.models import utcnow
 from worker.rules.load import load_ruleset
 from worker.settings import Settings
 

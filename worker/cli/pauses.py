@@ -13,7 +13,7 @@ import click
 
 from worker.cli._common import echo_table, redis_or_exit, ruleset_or_exit, settings_or_exit
 from worker.cli._time import parse_until
-from worker.models import utcnow
+from worker.clock import utcnow
 from worker.pipeline.pauses import PauseStore
 from worker.rules.messages import suggest
 from worker.rules.pauses import Pause

@@ -31,9 +31,10 @@ from worker.cli._common import (
 from worker.cli._live import live_rules
 from worker.cli._notify import echo_notifications, notifier_health, notifier_or_exit
 from worker.cli.calendar_report import echo_feed_problems
+from worker.clock import utcnow
 from worker.errors import QueueUnavailable
 from worker.logs import get_logger
-from worker.models import Result, utcnow
+from worker.models import Result
 from worker.pipeline.broker import make_broker
 from worker.pipeline.dlq import DeadLetters, drop, replay
 from worker.pipeline.outcomes import OutcomeLog

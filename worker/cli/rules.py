@@ -19,7 +19,8 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from worker.models import Trigger, TriggerKind, utcnow
+from worker.clock import utcnow
+from worker.models import Trigger, TriggerKind
 from worker.rules.directory import Person
 from worker.rules.evaluate import Decision, evaluate, format_duration
 from worker.rules.facts import StaticFacts

@@ -11,9 +11,10 @@ from types import FrameType
 
 import click
 
+from worker.clock import Clock, utcnow
 from worker.logs import get_logger
 from worker.pipeline.broker import TriggerQueue, make_broker
-from worker.scheduler.clock import Clock, SimulatedClock, SystemClock
+from worker.scheduler.clock import SimulatedClock
 from worker.scheduler.loop import Scheduler
 from worker.scheduler.simulate import (
     DayReport,
@@ -44,7 +45,7 @@ def _clock(start: str | None, speed: float, epoch: float | None) -> Clock:
     if start is None:
         if speed != 1.0 or epoch is not None:
             raise click.UsageError("--clock-speed and --clock-epoch need --clock-start")
-        return SystemClock()
+        return utcnow
     try:
         instant = datetime.fromisoformat(start)
     except ValueError:

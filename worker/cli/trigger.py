@@ -15,7 +15,8 @@ import click
 
 from worker.cli._common import redis_or_exit, settings_or_exit
 from worker.cli._time import parse_instant
-from worker.models import Trigger, TriggerKind, utcnow
+from worker.clock import utcnow
+from worker.models import Trigger, TriggerKind
 from worker.pipeline.broker import TriggerQueue, make_broker
 from worker.rules.evaluate import rule_listens
 from worker.rules.load import check_ruleset

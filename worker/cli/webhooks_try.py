@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import click
 
 from worker.cli._common import ruleset_or_exit, settings_or_exit
+from worker.clock import utcnow
 from worker.logs import register_secrets
 from worker.settings import webhook_secret_env
 from worker.webhooks.events import Delivery
@@ -78,7 +78,7 @@ def try_command(source: str, file: Path, as_json: bool) -> None:
         secrets=secrets,
         source=source,
         allow_unsigned=spec.allow_unsigned,
-        now=time.time(),
+        now=utcnow().timestamp(),
         tolerance_s=settings.webhook_tolerance_s,
         secret_env=webhook_secret_env(source),
         spec=spec,

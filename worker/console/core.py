@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,9 +13,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from worker.clock import Clock, utcnow
 from worker.console.day import Planned
 from worker.errors import ConfigError
-from worker.models import utcnow
 from worker.pipeline.probe import TrackerProbe
 from worker.rules.load import check_ruleset
 from worker.rules.ruleset import Ruleset
@@ -65,8 +64,10 @@ class Console:
     settings: Settings
     client: redis.Redis
     ruleset: Ruleset
-    clock: Callable[[], datetime] = utcnow
+    clock: Clock = utcnow
     loaded_at: datetime = field(default_factory=utcnow)
+    """When the rules shown were read: compared with the files' modification times, which the
+    filesystem stamps by the system clock, so it is read from that clock, not ``clock``."""
     keys: Keys = field(init=False)
     env: Environment = field(init=False)
     _probe: TrackerProbe | None = field(default=None, init=False)
@@ -169,7 +170,9 @@ class Console:
             if self._probe is None:
                 if self.settings.webwork_token is None:
                     raise ConfigError("WEBWORK_TOKEN is not set: the console cannot ask WebWork")
-                self._probe = TrackerProbe(self.settings, self.client, self.ruleset)
+                self._probe = TrackerProbe(
+                    self.settings, self.client, self.ruleset, clock=self.clock
+                )
             return self._probe
 
     def close(self) -> None:

@@ -22,8 +22,9 @@ from zoneinfo import ZoneInfo
 import redis
 from pydantic import ValidationError
 
+from worker.clock import Clock, utcnow
 from worker.logs import get_logger
-from worker.models import Outcome, Result, utcnow
+from worker.models import Outcome, Result
 from worker.notify.digests import DigestStore
 from worker.notify.evidence import Evidence, day_outcomes, evidence_from, person_day
 from worker.notify.flags import (
@@ -78,7 +79,7 @@ class OutcomeConsumer:
         *,
         name: str,
         digests: DigestStore | None = None,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = utcnow,
     ) -> None:
         self.digests = digests or DigestStore(outcomes.client, outcomes.keys)
         self.clock = clock

@@ -8,7 +8,8 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from worker.models import Result, utcnow
+from worker.clock import utcnow
+from worker.models import Result
 
 __all__ = ["Notice", "NoticeRecord", "NoticeResult", "notice_id"]
 

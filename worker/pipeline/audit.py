@@ -13,8 +13,8 @@ from datetime import datetime
 
 import redis
 
+from worker.clock import Clock, utcnow
 from worker.logs import get_logger
-from worker.models import utcnow
 from worker.store import Keys
 
 __all__ = ["AuditEntry", "AuditLog"]
@@ -39,10 +39,13 @@ class AuditEntry:
 class AuditLog:
     """Append to and read the capped audit stream."""
 
-    def __init__(self, client: redis.Redis, keys: Keys, *, maxlen: int = 100_000) -> None:
+    def __init__(
+        self, client: redis.Redis, keys: Keys, *, maxlen: int = 100_000, clock: Clock = utcnow
+    ) -> None:
         self.client = client
         self.key = keys("audit")
         self.maxlen = maxlen
+        self.clock = clock
 
     def record(self, *, by: str, action: str, target: str, detail: str = "") -> AuditEntry:
         """Write one entry (raises ``redis.RedisError`` if it cannot be written)."""
@@ -51,7 +54,7 @@ class AuditLog:
             action=action,
             target=target[:200],
             detail=detail[:500],
-            at=utcnow().isoformat(),
+            at=self.clock().isoformat(),
         )
         self.client.xadd(
             self.key, {"json": json.dumps(asdict(entry))}, maxlen=self.maxlen, approximate=True

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import redis
 from dramatiq.middleware import CurrentMessage
 
+from worker.clock import Clock, utcnow
 from worker.errors import ConfigError
 from worker.metrics.process import process_metrics
-from worker.models import utcnow
 from worker.pipeline.atomic import Atomic
 from worker.pipeline.dlq import DeadLetters
 from worker.pipeline.facts import ApiFacts
@@ -108,8 +107,8 @@ class Context:
     limiter: RateLimiter
     dead_letters: DeadLetters
     budget: Budget
-    clock: Callable[[], datetime] = utcnow
-    """The pipeline's notion of now (the demo runs a scripted day on a shifted clock)."""
+    clock: Clock = utcnow
+    """The pipeline's notion of now (the demo passes a shifted clock to run a scripted day)."""
     identity: Identity = field(init=False)
     facts: ApiFacts = field(init=False)
     pauses: PauseStore = field(init=False)
@@ -137,8 +136,10 @@ class Context:
         ruleset: Ruleset,
         *,
         webwork: WebWorkClient | None = None,
+        clock: Clock = utcnow,
     ) -> Context:
-        """Wire the parts; the WebWork client asks the shared limiter before every call."""
+        """Wire the parts; the WebWork client asks the shared limiter before every call, and
+        every part that reads "now" reads ``clock``."""
         keys = Keys(settings.namespace)
         limiter = RateLimiter(client, keys, rpm=settings.webwork_rpm, burst=settings.webwork_burst)
         budget = Budget(limiter)
@@ -166,6 +167,7 @@ class Context:
             ledger=Ledger(client, keys, ttl_s=settings.dedupe_ttl_s),
             locks=PersonLock(client, keys, ttl_ms=lock_ttl),
             limiter=limiter,
-            dead_letters=DeadLetters(client, keys),
+            dead_letters=DeadLetters(client, keys, clock=clock),
             budget=budget,
+            clock=clock,
         )

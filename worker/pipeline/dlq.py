@@ -17,8 +17,9 @@ import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
+from worker.clock import Clock, utcnow
 from worker.errors import QueueUnavailable
-from worker.models import Action, Result, utcnow
+from worker.models import Action, Result
 from worker.pipeline.audit import AuditLog
 from worker.pipeline.broker import ACTIONS_QUEUE, APPLY_ACTION
 from worker.store import Keys
@@ -38,9 +39,10 @@ class DeadLetter:
 class DeadLetters:
     """Failed actions kept in a Redis hash until replayed or dropped."""
 
-    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+    def __init__(self, client: redis.Redis, keys: Keys, *, clock: Clock = utcnow) -> None:
         self.client = client
         self.keys = keys
+        self.clock = clock
 
     def add(self, action: Action, result: Result, reason: str) -> str:
         entry_id = f"{action.key[:12]}-{action.delivery_id[-8:]}"
@@ -48,7 +50,7 @@ class DeadLetters:
             "action": action.model_dump(mode="json"),
             "result": result.value,
             "reason": reason,
-            "at": utcnow().isoformat(),
+            "at": self.clock().isoformat(),
         }
         self.client.hset(self.keys("dlq"), entry_id, json.dumps(body))
         return entry_id
@@ -100,7 +102,7 @@ def replay(
         " (no deadline)" if no_deadline else ""
     )
     try:
-        AuditLog(store.client, store.keys).record(
+        AuditLog(store.client, store.keys, clock=store.clock).record(
             by=by, action="dlq.replay", target=letter.id, detail=detail
         )
         broker.enqueue(
@@ -120,7 +122,7 @@ def replay(
 
 def drop(store: DeadLetters, letter: DeadLetter, *, by: str) -> None:
     """Forget ``letter`` (its outcome stays in the history), with an audit entry."""
-    AuditLog(store.client, store.keys).record(
+    AuditLog(store.client, store.keys, clock=store.clock).record(
         by=by,
         action="dlq.drop",
         target=letter.id,

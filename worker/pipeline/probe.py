@@ -17,8 +17,8 @@ from datetime import datetime
 
 import redis
 
+from worker.clock import Clock, utcnow
 from worker.errors import Backpressure, ConfigError, WebWorkError
-from worker.models import utcnow
 from worker.pipeline.context import Context
 from worker.rules.directory import Person
 from worker.rules.ruleset import Ruleset
@@ -43,10 +43,12 @@ class Answer:
 class TrackerProbe:
     """Built once per console; ``ask(person)`` spends one or more budget slots."""
 
-    def __init__(self, settings: Settings, client: redis.Redis, ruleset: Ruleset) -> None:
+    def __init__(
+        self, settings: Settings, client: redis.Redis, ruleset: Ruleset, *, clock: Clock = utcnow
+    ) -> None:
         if settings.webwork_token is None:
             raise ConfigError("WEBWORK_TOKEN is not set: the console cannot ask WebWork")
-        self.ctx = Context.build(settings, client, ruleset)
+        self.ctx = Context.build(settings, client, ruleset, clock=clock)
         self.lock = threading.Lock()
 
     def ask(self, person: Person) -> Answer:
@@ -61,13 +63,13 @@ class TrackerProbe:
                 if time.monotonic() + exc.delay_ms / 1000 > deadline:
                     answer = Answer(
                         None,
-                        utcnow(),
+                        self.ctx.clock(),
                         f"API budget busy: next slot in {exc.delay_ms / 1000:.1f} s; ask again",
                     )
                     break
                 time.sleep(exc.delay_ms / 1000)
             except (WebWorkError, ConfigError) as exc:
-                answer = Answer(None, utcnow(), f"WebWork did not answer: {exc}")
+                answer = Answer(None, self.ctx.clock(), f"WebWork did not answer: {exc}")
                 break
         if answer.tracking is not None:
             value = {
@@ -83,17 +85,17 @@ class TrackerProbe:
     def _ask(self, person: Person) -> Answer:
         user_id = self.ctx.identity.user_id(person)
         if user_id is None:
-            return Answer(None, utcnow(), "not a member of the workspace (GET /members)")
+            return Answer(None, self.ctx.clock(), "not a member of the workspace (GET /members)")
         current = self.ctx.client.current(
             workspace_id=self.ctx.identity.workspace_id(), user_id=user_id
         )
         if current is None:
-            return Answer(False, utcnow(), "current-data: no tracker running")
+            return Answer(False, self.ctx.clock(), "current-data: no tracker running")
         minutes = current.total_minutes
         detail = "current-data: tracking" + (
             f" ({minutes} min today)" if minutes is not None else ""
         )
-        return Answer(True, utcnow(), detail)
+        return Answer(True, self.ctx.clock(), detail)
 
     def close(self) -> None:
         self.ctx.client.close()

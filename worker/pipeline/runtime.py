@@ -14,6 +14,7 @@ import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
+from worker.clock import Clock, utcnow
 from worker.pipeline.actors import Actors, declare_actors
 from worker.pipeline.broker import TriggerQueue, forget_stopped_worker, make_broker
 from worker.pipeline.context import Context
@@ -104,9 +105,11 @@ def build_pipeline(
     ruleset: Ruleset,
     *,
     webwork: WebWorkClient | None = None,
+    clock: Clock = utcnow,
 ) -> Pipeline:
-    """Broker + context + actors on ``handle``'s Redis, under the settings' namespace."""
+    """Broker + context + actors on ``handle``'s Redis, under the settings' namespace, reading
+    "now" from ``clock``."""
     broker = make_broker(handle.client, handle.keys)
-    context = Context.build(settings, handle.client, ruleset, webwork=webwork)
+    context = Context.build(settings, handle.client, ruleset, webwork=webwork, clock=clock)
     actors = declare_actors(broker, context)
     return Pipeline(broker=broker, context=context, actors=actors, queue=TriggerQueue(broker))

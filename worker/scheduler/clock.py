@@ -1,39 +1,17 @@
-"""Time for the scheduler: a small :class:`Clock` protocol, so tests and simulations can drive it.
+"""The scheduler's own clocks for simulation and tests; both are :class:`worker.clock.Clock`\\ s.
 
-``SystemClock`` is the real clock. ``SimulatedClock`` runs ``speed`` simulated seconds per real
-second from a given instant (``autoclock scheduler --clock-start/--clock-speed``, for
-simulation and testing only). ``ManualClock`` only moves when told (unit tests).
+``SimulatedClock`` runs ``speed`` simulated seconds per real second from a given instant
+(``autoclock scheduler --clock-start/--clock-speed``, for simulation and testing only); the
+scheduler stretches its timeouts by that ``speed``. ``ManualClock`` only moves when told (unit
+tests). The real clock is :func:`worker.clock.utcnow`, the scheduler's default.
 """
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
-__all__ = ["Clock", "ManualClock", "SimulatedClock", "SystemClock"]
-
-
-class Clock(Protocol):
-    """Where the scheduler reads "now" from."""
-
-    @property
-    def speed(self) -> float:
-        """Clock seconds per real second (1 for the real clock)."""
-        ...
-
-    def now(self) -> datetime:
-        """The current instant, timezone-aware, in UTC."""
-        ...
-
-
-class SystemClock:
-    """The real clock."""
-
-    speed = 1.0
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
+__all__ = ["ManualClock", "SimulatedClock"]
 
 
 class SimulatedClock:
@@ -50,16 +28,18 @@ class SimulatedClock:
 
     @property
     def speed(self) -> float:
+        """Clock seconds per real second."""
         return self._speed
 
     def now(self) -> datetime:
         return self.start + timedelta(seconds=(time.time() - self.epoch) * self._speed)
 
+    def __call__(self) -> datetime:
+        return self.now()
+
 
 class ManualClock:
     """A clock that stands still until :meth:`set` or :meth:`advance` (tests)."""
-
-    speed = 1.0
 
     def __init__(self, start: datetime) -> None:
         if start.tzinfo is None:
@@ -67,6 +47,9 @@ class ManualClock:
         self._now = start.astimezone(UTC)
 
     def now(self) -> datetime:
+        return self._now
+
+    def __call__(self) -> datetime:
         return self._now
 
     def set(self, instant: datetime) -> None:

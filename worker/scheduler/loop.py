@@ -36,6 +36,7 @@ import httpx
 import icalendar
 import redis
 
+from worker.clock import Clock, speed_of, utcnow
 from worker.errors import QueueUnavailable
 from worker.logs import get_logger
 from worker.metrics.process import process_metrics
@@ -51,7 +52,6 @@ from worker.scheduler.calendars import (
     parse_calendar,
 )
 from worker.scheduler.claims import Claims
-from worker.scheduler.clock import Clock, SystemClock
 from worker.scheduler.feeds import FeedFetcher, feed_host
 from worker.scheduler.fires import Fire
 from worker.scheduler.leader import LeaderElector, LeaderLock
@@ -114,7 +114,7 @@ class Scheduler:
         queue: TriggerQueue,
         *,
         outcomes: OutcomeLog | None = None,
-        clock: Clock | None = None,
+        clock: Clock = utcnow,
         http: httpx.Client | None = None,
     ) -> None:
         self.settings = settings
@@ -125,11 +125,11 @@ class Scheduler:
         self.outcomes = outcomes or OutcomeLog(
             self.client, self.keys, maxlen=settings.history_maxlen
         )
-        self.clock: Clock = clock or SystemClock()
+        self.clock = clock
         self.grace = timedelta(seconds=settings.catchup_grace_s)
         self.late_after = max(
             timedelta(seconds=60),
-            timedelta(seconds=3 * settings.scheduler_tick_s * self.clock.speed),
+            timedelta(seconds=3 * settings.scheduler_tick_s * speed_of(self.clock)),
         )
         self.lock = LeaderLock(
             self.client, self.keys("scheduler", "leader"), ttl_s=settings.leader_ttl_s
@@ -186,6 +186,8 @@ class Scheduler:
                 self.metrics.feed_failed(source.name)
                 continue
             if result.error is None:
+                # Unix time for Prometheus, which ages it by its own clock: the real one even
+                # when the scheduler runs on a simulated clock
                 self.metrics.feed_fetched(source.name, time.time())
             else:
                 self.metrics.feed_failed(source.name)
@@ -291,7 +293,7 @@ class Scheduler:
 
         ``fetch=False``: only the stored feed copies are planned (:meth:`run` fetches in its
         own thread)."""
-        now = self.clock.now()
+        now = self.clock()
         report = TickReport(now=now)
         last = self.cursor()
         start = now - self.grace if last is None else last
@@ -388,7 +390,7 @@ class Scheduler:
         while not stop.is_set():
             if leading():
                 try:
-                    self.fetch_due_feeds(self.clock.now())
+                    self.fetch_due_feeds(self.clock())
                 except Exception:  # keep fetching: log the bug, retry next round
                     log.exception("calendar feed fetching crashed")
             stop.wait(min(1.0, self.settings.scheduler_tick_s))
@@ -426,7 +428,7 @@ class Scheduler:
                     except Exception:  # keep scheduling: log the bug, retry next tick
                         log.exception("scheduler tick crashed")
                 self.loop_at = time.monotonic()
-                self.metrics.scheduler_loop(time.time())
+                self.metrics.scheduler_loop(time.time())  # real Unix time, as above
                 stop.wait(self.settings.scheduler_tick_s)
         finally:
             self.metrics.leader(False)

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from worker.clock import utcnow
 from worker.rules.directory import Person
 from worker.rules.evaluate import Decision, evaluate
 from worker.rules.facts import Facts, StaticFacts
@@ -192,7 +193,7 @@ def simulate_range(
         p.email: PersonDay(person=p, start=_local_day(first, p)[0], end=_local_day(last, p)[1])
         for p in people
     }
-    lo = min((e.start for e in entries.values()), default=datetime.now(UTC))
+    lo = min((e.start for e in entries.values()), default=utcnow())
     hi = max((e.end for e in entries.values()), default=lo)
     window = (lo - timedelta(microseconds=1), hi - timedelta(microseconds=1))
     fires = schedule_fires(ruleset.sources.schedules, ruleset.directory, *window, people=people)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ import redis.asyncio
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from worker.clock import Clock, utcnow
 from worker.errors import QueueUnavailable
 from worker.logs import get_logger
 from worker.metrics.process import process_metrics
@@ -128,7 +128,7 @@ class Receiver:
         queue: TriggerQueue,
         directory: DirectoryLike | None = None,
         secrets: Callable[[str], list[str]] | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = utcnow,
     ) -> None:
         self.settings = settings
         self.sources = {s.name: s for s in sources.webhooks}
@@ -155,6 +155,10 @@ class Receiver:
         self.metrics = process_metrics()
         self.metrics.webhook_sources(self.sources)
 
+    def unix_now(self) -> float:
+        """The clock's now in Unix seconds, the unit of signed timestamps and ingress entries."""
+        return self.clock().timestamp()
+
     def source(self, name: str) -> WebhookSource | None:
         return self.sources.get(name)
 
@@ -170,13 +174,13 @@ class Receiver:
 
     def reject(self, status: int, reason: str, source: str, **extra: str) -> Answer:
         """Record and answer a refusal made before the adapter ran (404/413/415/400)."""
-        self.ingress.record(IngressEntry("rejected", status, reason, source, at=self.clock()))
+        self.ingress.record(IngressEntry("rejected", status, reason, source, at=self.unix_now()))
         self.metrics.webhook_request(source if source in self.sources else None, "rejected", status)
         return Answer(status, {"error": reason}, dict(extra))
 
     async def reject_async(self, status: int, reason: str, source: str, **extra: str) -> Answer:
         """:meth:`reject` on the event loop."""
-        entry = IngressEntry("rejected", status, reason, source, at=self.clock())
+        entry = IngressEntry("rejected", status, reason, source, at=self.unix_now())
         self.metrics.webhook_request(source if source in self.sources else None, "rejected", status)
         return await self._record_async(entry, Answer(status, {"error": reason}, dict(extra)))
 
@@ -203,7 +207,7 @@ class Receiver:
         path in a worker thread."""
         if len(body) > INLINE_BODY_MAX or self._redis() is None:
             return await run_in_threadpool(self.handle, source, body, headers)
-        now = self.clock()
+        now = self.unix_now()
         delivery = self._delivery(source, body, headers, now)
         try:
             try:
@@ -228,7 +232,7 @@ class Receiver:
 
     def handle(self, source: WebhookSource, body: bytes, headers: Mapping[str, str]) -> Answer:
         """Verify, parse and act on one delivery to ``source`` (blocking: the general path)."""
-        now = self.clock()
+        now = self.unix_now()
         delivery = self._delivery(source, body, headers, now)
         try:
             try:

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from worker.clock import utcnow
+
 __all__ = [
     "DEFAULT_RETRY_AFTER_S",
     "Pagination",
@@ -132,7 +134,7 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
             return DEFAULT_RETRY_AFTER_S
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+        seconds = (when - (now or utcnow())).total_seconds()
     if seconds != seconds or seconds < 0:  # NaN or a date in the past
         return 0.0
     return seconds

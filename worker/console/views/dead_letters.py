@@ -40,7 +40,7 @@ async def dead_letter_action(c: Console, request: Request) -> Response:
             "the console is read-only: set AUTOCLOCK_CONSOLE_ACTIONS=true to allow replay and drop",
         )
     verb = request.path_params["verb"]
-    store = DeadLetters(c.client, c.keys)
+    store = DeadLetters(c.client, c.keys, clock=c.clock)
     letter = store.get(request.path_params["entry"])
     if letter is None:
         return c.error(request, 404, f"no dead letter {request.path_params['entry']!r}")

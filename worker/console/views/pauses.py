@@ -85,7 +85,7 @@ async def pause_action(c: Console, request: Request) -> Response:
             request, 400, "until must be a future time (2026-12-24T06:00) or a duration (90m, 8h)"
         )
     pause = Pause(scope=scope, start=now, until=until, reason=reason)
-    AuditLog(c.client, c.keys).record(
+    AuditLog(c.client, c.keys, clock=c.clock).record(
         by=operator(request), action="pause", target=scope, detail=pause.describe()
     )
     PauseStore(c.client, c.keys).set(pause)
@@ -101,7 +101,7 @@ async def resume_action(c: Console, request: Request) -> Response:
     current = store.get(scope)
     if current is None or not current.active(c.clock()):
         return c.error(request, 404, f"no active pause for {scope!r}")
-    AuditLog(c.client, c.keys).record(
+    AuditLog(c.client, c.keys, clock=c.clock).record(
         by=operator(request), action="resume", target=scope, detail=current.reason
     )
     store.end(scope, c.clock())

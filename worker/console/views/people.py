@@ -191,5 +191,5 @@ async def ask(c: Console, request: Request) -> Response:
     try:
         answer = await run_in_threadpool(c.probe().ask, person)
     except ConfigError as exc:
-        answer = Answer(None, datetime.now(person.zone), str(exc))
+        answer = Answer(None, c.clock().astimezone(person.zone), str(exc))
     return c.render(request, "_answer.html", person=person, answer=answer)
