@@ -50,7 +50,6 @@ DEMO_NAMESPACE = "autoclock-demo"
 
 #: The scripted day: an ordinary Wednesday, no public holiday for any demo person.
 DEMO_DAY = date(2026, 12, 2)
-BERLIN = ZoneInfo("Europe/Berlin")
 #: The demo's API budget (the sandbox enforces the same), so the day plays in seconds.
 DEMO_RPM = 600
 SANDBOX_OWNER_TOKEN = "sandbox-owner-token"  # noqa: S105 - the sandbox's published demo token

@@ -38,7 +38,6 @@ __all__ = [
 ]
 
 CSRF_COOKIE = "autoclock_csrf"
-CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
 
 

@@ -128,9 +128,3 @@ def _add_ingress(client: redis.Redis, keys: Keys, ruleset: Ruleset, days: dict[s
         at = datetime.fromtimestamp(float(entry.get("at") or 0), tz=person.zone)
         if target.start <= at < target.end:
             target.ignored_scans.append({**entry, "local": at.isoformat()})
-
-
-def outcome_json(outcome: Outcome) -> dict[str, object]:
-    """An outcome as JSON-ready fields (for ``--json`` output)."""
-    data: dict[str, object] = json.loads(outcome.model_dump_json(exclude_none=True))
-    return data

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from worker.models import Trigger
 
-__all__ = ["Fire", "local_iso", "unique_fires"]
+__all__ = ["Fire", "unique_fires"]
 
 
 @dataclass(frozen=True)
@@ -32,13 +32,6 @@ class Fire:
     def epoch(self) -> float:
         """``at`` as Unix seconds (a Redis sorted-set score)."""
         return self.at.astimezone(UTC).timestamp()
-
-
-def local_iso(instant: datetime, zone_name: str) -> str:
-    """``instant`` as local ISO 8601 with its offset, e.g. ``2026-03-29T03:30:00+02:00``."""
-    from zoneinfo import ZoneInfo
-
-    return instant.astimezone(ZoneInfo(zone_name)).isoformat()
 
 
 def unique_fires(fires: Iterable[Fire]) -> tuple[list[Fire], list[tuple[Fire, Fire]]]:

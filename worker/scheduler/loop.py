@@ -211,11 +211,6 @@ class Scheduler:
             self._planned_sha[source.name] = copy.sha256
             self._planned_at[source.name] = now
 
-    def poll_feeds(self, now: datetime, window_start: datetime) -> None:
-        """Fetch due feeds, then re-plan those that changed (both steps inline)."""
-        self.fetch_due_feeds(now)
-        self.plan_feeds(now, window_start)
-
     def _replan(self, source: CalendarSource, body: bytes, now: datetime, start: datetime) -> bool:
         cached = self._parsed.get(source.name)
         if cached is not None and cached[0] == body:

@@ -30,7 +30,6 @@ __all__ = [
     "check_timestamp",
     "digest_matches",
     "hmac_digest",
-    "hmac_sha256",
     "parse_timestamp",
     "tokens_match",
     "verify",
@@ -57,11 +56,6 @@ def hmac_digest(secret: str | bytes, message: bytes, algorithm: str = "sha256") 
         raise ValueError(f"unsupported HMAC algorithm {algorithm!r}")
     key = secret.encode("utf-8", "replace") if isinstance(secret, str) else secret
     return hmac.new(key, message, algorithm).digest()
-
-
-def hmac_sha256(secret: str | bytes, message: bytes) -> bytes:
-    """HMAC-SHA256 of ``message`` with ``secret``."""
-    return hmac_digest(secret, message, "sha256")
 
 
 def digest_matches(
