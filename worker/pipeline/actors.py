@@ -296,7 +296,7 @@ def _action(
         contract_id=decision.contract_id,
         task_id=decision.task_id,
         description=decision.description,
-        deadline=trigger.occurred_at + decision.max_delay,
+        deadline=decision.deadline(trigger.occurred_at),
         reason=decision.reason + clamp_note(trigger),
         rules_version=ruleset.version,
     )
