@@ -87,7 +87,7 @@ local function keep_decision(k_claim, delivery, value, ttl)
   local claim = redis.call('GET', k_claim)
   if claim and string.match(claim, '^[^\30]*') == delivery
      and string.sub(claim, -5) ~= '\30done' then
-    redis.call('SET', k_claim, value, 'EX', math.max(tonumber(ttl), redis.call('TTL', k_claim)))
+    redis.call('SET', k_claim, value, 'EX', ttl)  -- ttl >= the claim's own: never shorter
   end
 end
 """
@@ -143,8 +143,7 @@ if ARGV[4] ~= '' and claim and string.match(claim, '^[^\30]*') == ARGV[4] then
   -- the delivery owns its trigger's claim: "done" there makes its outcome once (no guard key;
   -- one written by a release before this one still counts)
   if string.sub(claim, -5) == '\30done' or v[5] then return 0 end
-  redis.call('SET', KEYS[3], ARGV[4] .. '\30done', 'EX',
-             math.max(tonumber(ARGV[14]), redis.call('TTL', KEYS[3])))
+  redis.call('SET', KEYS[3], ARGV[4] .. '\30done', 'EX', ARGV[14])
   return append_outcome(k_out, a_out)
 end
 return record_outcome(k_out, a_out)
