@@ -13,12 +13,13 @@ and acknowledgement:
    flight (the known state forgotten, the action pending) and keep the decision with the
    claim: everything a crash during the call leaves behind is written before the call.
 3. :meth:`Atomic.end` — the known state, the action's final mark and order mark, the
-   outcome (guarded per delivery), the lock's release and the claim marked done.
+   outcome (once per delivery: "done" on the claim it owns, else the per-delivery guard key),
+   the lock's release and the claim marked done.
 
 Each step is one script, so what it reads and writes is one consistent moment: the guards
 judge a snapshot taken under the lock, and a crash can only fall between steps, never inside
-one. What each crash point leaves, and why the redelivery ends right, is in docs/design.md
-("The fast path").
+one. What each crash point leaves, and why the redelivery ends right, is in
+docs/pipeline.md.
 
 **The claim's value** is the owning delivery id, then (``SEP``) either the decision (JSON,
 while its action has not ended) or ``done`` (once its outcome is recorded): a redelivery of
