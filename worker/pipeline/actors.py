@@ -152,7 +152,7 @@ def declare_actors(broker: RedisBroker, ctx: Context) -> Actors:
     def apply_action(payload: dict[str, Any]) -> None:
         action = Action.model_validate(payload)
         with _redis_outage_is_a_retry(ctx.db, redis_lost):
-            _Apply(ctx, action).run()
+            _Apply.begin(ctx, action).run()
 
     return Actors(
         evaluate_trigger=dramatiq.Actor(
@@ -365,18 +365,11 @@ class _Apply:
     the snapshot :meth:`Atomic.begin` read under the person's lock.
     """
 
-    def __init__(
-        self,
-        ctx: Context,
-        action: Action,
-        *,
-        snap: Snapshot | None = None,
-        held: _Held | None = None,
-    ) -> None:
+    def __init__(self, ctx: Context, action: Action, *, snap: Snapshot, held: _Held) -> None:
         self.ctx = ctx
         self.action = action
-        self.snap = snap or Snapshot(claim=None, token="")
-        self.held = held or _Held(ctx, action.person, self.snap)
+        self.snap = snap
+        self.held = held
         self.attempts = self.snap.attempts
         self.decision: str | None = None
         """The decision to keep with the claim at the first call (the fast path only)."""
@@ -392,18 +385,21 @@ class _Apply:
     def verb(self) -> str:
         return self.action.verb.value
 
-    def run(self) -> None:
-        """``apply_action``: take the lock and the snapshot, then :meth:`guarded`."""
-        ctx, action = self.ctx, self.action
-        self.snap = ctx.atomic.begin(
+    @classmethod
+    def begin(cls, ctx: Context, action: Action) -> _Apply:
+        """``apply_action``'s first step: the person's lock and the snapshot."""
+        snap = ctx.atomic.begin(
             delivery=action.delivery_id,
             trigger_id=None,
             person=action.person,
             action_key=action.key,
             user_id=action.user_id is None,
         )
-        self.held = _Held(ctx, action.person, self.snap)
-        self.attempts, self.in_flight = self.snap.attempts, in_flight_of(self.snap.mark)
+        return cls(ctx, action, snap=snap, held=_Held(ctx, action.person, snap))
+
+    def run(self) -> None:
+        """``apply_action``: the guards and the call, if :meth:`begin` took the lock."""
+        ctx, action = self.ctx, self.action
         try:
             if self.already_done():
                 return

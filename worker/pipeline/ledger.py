@@ -35,7 +35,6 @@ from worker.models import Result
 from worker.store import COMPARE_AND_DELETE, Keys
 
 __all__ = [
-    "INFLIGHT",
     "PENDING_TTL_S",
     "Ledger",
     "PersonLock",
@@ -55,8 +54,7 @@ return redis.call('DEL', KEYS[1], KEYS[2])
 #: interrupted delivery comes back once the dead worker's heartbeat is stale (30 s).
 PENDING_TTL_S = 300
 
-INFLIGHT = "inflight"
-_INFLIGHT = INFLIGHT
+_INFLIGHT = "inflight"  # the steps' Lua writes the same word
 _REFUSED = "refused"
 
 
